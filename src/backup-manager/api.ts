@@ -1,0 +1,15 @@
+import type { InstanceView, RestoreResponse, TriggerResponse } from './schemas';
+
+/**
+ * The port the rest of the bot depends on. The undici client implements it against a real
+ * Backup Manager (or the simulator); unit tests may pass a stub.
+ */
+export interface BackupManagerApi {
+  /** POST /backup_agent/backup. Never retried: it is not idempotent. */
+  triggerBackup(instanceGuid: string): Promise<TriggerResponse>;
+  /** GET /instances/:guid. Retried with backoff while the manager is unavailable, unless `retry: false`. */
+  getInstance(instanceGuid: string, options?: { retry?: boolean; signal?: AbortSignal }): Promise<InstanceView>;
+  /** POST /backup_agent/restores with numeric ids. Never retried. */
+  triggerRestore(backupId: number, instanceId: number): Promise<RestoreResponse>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,221 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The environment contract of spec/behaviour.md. Every variable is validated here, at the
+ * edge, and all problems are reported together so an operator fixes them in one go.
+ */
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) {
+        ctx.addIssue({ code: 'custom', message: `must be a positive whole number, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const urlString = (what: string) =>
+  optionalString.refine((v) => v === undefined || /^https?:\/\/[^\s/]+/.test(v), {
+    message: `must be an http(s) URL (${what})`,
+  });
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const EnvSchema = z.object({
+  SLACK_BOT_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith('xoxb-') || v.startsWith('xoxp-'), {
+    message: 'must be a bot token starting with xoxb-',
+  }),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString.refine((v) => v === undefined || v.startsWith('xapp-'), {
+    message: 'must be an app-level token starting with xapp-',
+  }),
+  SLACK_API_URL: urlString('e.g. https://slack.com/api/').transform((v) =>
+    v === undefined ? undefined : v.endsWith('/') ? v : `${v}/`,
+  ),
+  PORT: positiveInt(3000).refine((n) => n < 65536, { message: 'must be a TCP port (1-65535)' }),
+  BACKUP_MANAGER_URL: urlString('e.g. http://backup-manager.service.dc1.consul:3000').refine(
+    (v) => v === undefined || !/^https?:\/\/[^/]*@/.test(v),
+    { message: 'must not carry credentials; use BACKUP_MANAGER_USERNAME and BACKUP_MANAGER_PASSWORD(_FILE)' },
+  ),
+  BACKUP_MANAGER_USERNAME: optionalString.transform((v) => v ?? 'admin'),
+  BACKUP_MANAGER_PASSWORD: optionalString,
+  BACKUP_MANAGER_PASSWORD_FILE: optionalString,
+  BACKUP_MANAGER_CA_FILE: optionalString,
+  DEFAULT_INSTANCE: optionalString.transform((v) => v ?? 'a9s-pg'),
+  ALLOWED_INSTANCES: csv,
+  NOTIFY_CHANNEL: optionalString,
+  WATCH_INSTANCES: csv,
+  RESTORE_APPROVERS: csv,
+  RESTORE_APPROVALS: positiveInt(1),
+  APPROVAL_TTL_MS: positiveInt(3_600_000),
+  POLL_INTERVAL_MS: positiveInt(5_000),
+  WATCH_INTERVAL_MS: positiveInt(60_000),
+  STATE_DB: optionalString.transform((v) => v ?? './data/pgbackup.sqlite'),
+  LOG_TAIL_FILE: optionalString,
+  LOG_TAIL_COMMAND: optionalString,
+  LOG_LEVEL: optionalString
+    .transform((v) => (v ?? 'info').toLowerCase())
+    .refine((v) => (LOG_LEVELS as readonly string[]).includes(v), {
+      message: `must be one of ${LOG_LEVELS.join(', ')}`,
+    }),
+});
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface SlackConfig {
+  botToken: string;
+  signingSecret: string | undefined;
+  appToken: string | undefined;
+  apiUrl: string | undefined;
+}
+
+export interface BackupManagerConfig {
+  url: string;
+  username: string;
+  password: string;
+  caFile: string | undefined;
+}
+
+export interface Config {
+  /** 'sandbox' when neither Slack nor a Backup Manager is configured: everything runs locally. */
+  mode: 'production' | 'sandbox';
+  slack: SlackConfig | undefined;
+  backupManager: BackupManagerConfig | undefined;
+  port: number;
+  defaultInstance: string;
+  /** Empty means every instance is allowed. */
+  allowedInstances: string[];
+  notifyChannel: string | undefined;
+  watchInstances: string[];
+  restoreApprovers: string[];
+  restoreApprovals: number;
+  approvalTtlMs: number;
+  pollIntervalMs: number;
+  watchIntervalMs: number;
+  stateDb: string;
+  logTailFile: string | undefined;
+  logTailCommand: string | undefined;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads and validates the environment. Throws one ConfigError listing every problem.
+ * Messages name variables, never their values, so a secret can not leak through an error.
+ */
+export function loadConfig(env: Env = process.env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Config {
+  const problems: string[] = [];
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? 'environment');
+      problems.push(`${name} ${issue.message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+
+  let password = e.BACKUP_MANAGER_PASSWORD;
+  if (e.BACKUP_MANAGER_PASSWORD && e.BACKUP_MANAGER_PASSWORD_FILE) {
+    problems.push('set only one of BACKUP_MANAGER_PASSWORD and BACKUP_MANAGER_PASSWORD_FILE');
+  } else if (e.BACKUP_MANAGER_PASSWORD_FILE) {
+    try {
+      password = readFile(e.BACKUP_MANAGER_PASSWORD_FILE).trim();
+      if (password === '') problems.push('BACKUP_MANAGER_PASSWORD_FILE points to an empty file');
+    } catch (err) {
+      problems.push(`BACKUP_MANAGER_PASSWORD_FILE can not be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (e.BACKUP_MANAGER_CA_FILE) {
+    try {
+      readFile(e.BACKUP_MANAGER_CA_FILE);
+    } catch (err) {
+      problems.push(`BACKUP_MANAGER_CA_FILE can not be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+
+  const hasSlack = e.SLACK_BOT_TOKEN !== undefined;
+  const hasManager = e.BACKUP_MANAGER_URL !== undefined;
+  const mode = !hasSlack && !hasManager ? 'sandbox' : 'production';
+
+  if (mode === 'production') {
+    if (!hasSlack) problems.push('SLACK_BOT_TOKEN is required when BACKUP_MANAGER_URL is set (unset both to run the local sandbox)');
+    if (!hasManager) problems.push('BACKUP_MANAGER_URL is required when SLACK_BOT_TOKEN is set (unset both to run the local sandbox)');
+    if (hasSlack && !e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
+      problems.push('SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+    }
+    if (hasManager && password === undefined) {
+      problems.push('BACKUP_MANAGER_PASSWORD or BACKUP_MANAGER_PASSWORD_FILE is required');
+    }
+  }
+  if (e.LOG_TAIL_FILE && e.LOG_TAIL_COMMAND) problems.push('set only one of LOG_TAIL_FILE and LOG_TAIL_COMMAND');
+  if (e.ALLOWED_INSTANCES.length > 0 && !e.ALLOWED_INSTANCES.includes(e.DEFAULT_INSTANCE)) {
+    problems.push('DEFAULT_INSTANCE must be one of ALLOWED_INSTANCES');
+  }
+  for (const w of e.WATCH_INSTANCES) {
+    if (e.ALLOWED_INSTANCES.length > 0 && !e.ALLOWED_INSTANCES.includes(w)) {
+      problems.push(`WATCH_INSTANCES names "${w}", which is not in ALLOWED_INSTANCES`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    mode,
+    slack: hasSlack
+      ? { botToken: e.SLACK_BOT_TOKEN as string, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL }
+      : undefined,
+    backupManager: hasManager
+      ? { url: (e.BACKUP_MANAGER_URL as string).replace(/\/+$/, ''), username: e.BACKUP_MANAGER_USERNAME, password: password as string, caFile: e.BACKUP_MANAGER_CA_FILE }
+      : undefined,
+    port: e.PORT,
+    defaultInstance: e.DEFAULT_INSTANCE,
+    allowedInstances: e.ALLOWED_INSTANCES,
+    notifyChannel: e.NOTIFY_CHANNEL,
+    watchInstances: e.WATCH_INSTANCES.length > 0 ? e.WATCH_INSTANCES : [e.DEFAULT_INSTANCE],
+    restoreApprovers: e.RESTORE_APPROVERS,
+    restoreApprovals: e.RESTORE_APPROVALS,
+    approvalTtlMs: e.APPROVAL_TTL_MS,
+    pollIntervalMs: e.POLL_INTERVAL_MS,
+    watchIntervalMs: e.WATCH_INTERVAL_MS,
+    stateDb: e.STATE_DB,
+    logTailFile: e.LOG_TAIL_FILE,
+    logTailCommand: e.LOG_TAIL_COMMAND,
+    logLevel: e.LOG_LEVEL as LogLevel,
+  };
+}
+
+/** Secret values of a config, for redaction of free text (e.g. a log-tail line). */
+export function secretsOf(config: Config): string[] {
+  return [config.slack?.botToken, config.slack?.signingSecret, config.slack?.appToken, config.backupManager?.password].filter(
+    (s): s is string => typeof s === 'string' && s.length >= 4,
+  );
+}

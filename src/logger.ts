@@ -1,0 +1,111 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { LogLevel as BoltLogLevel, type Logger as BoltLogger } from '@slack/bolt';
+
+export type { Logger } from 'pino';
+
+/** Keys whose values are secrets wherever they sit in a logged object. */
+const SECRET_KEYS = [
+  'authorization',
+  'Authorization',
+  'password',
+  'token',
+  'botToken',
+  'appToken',
+  'signingSecret',
+  'signing_secret',
+  'SLACK_BOT_TOKEN',
+  'SLACK_APP_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'BACKUP_MANAGER_PASSWORD',
+  'cookie',
+];
+
+const REDACT_PATHS = [
+  ...SECRET_KEYS,
+  ...SECRET_KEYS.map((k) => `*.${k}`),
+  ...SECRET_KEYS.map((k) => `*.*.${k}`),
+  'req.headers.authorization',
+  'headers.authorization',
+  'config.headers.authorization',
+  '*.headers.authorization',
+  '*.headers["x-slack-signature"]',
+];
+
+/** Patterns of secrets that may hide inside free text (an error message, a log-tail line). */
+const SECRET_PATTERNS: RegExp[] = [
+  /xox[abprs]-[A-Za-z0-9-]+/g,
+  /xapp-[A-Za-z0-9-]+/g,
+  /(Basic|Bearer)\s+[A-Za-z0-9+/=._-]{6,}/gi,
+];
+
+/** user:password@ in a URL keeps the user, loses the password. */
+const URL_CREDENTIALS = /(\/\/[^/\s:@]+:)[^@\s/]+@/g;
+
+export const REDACTED = '[REDACTED]';
+
+/** Replaces known secret values and secret-looking patterns in a piece of text. */
+export function redactText(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const s of secrets) {
+    if (s.length >= 4) out = out.split(s).join(REDACTED);
+  }
+  for (const p of SECRET_PATTERNS) out = out.replace(p, REDACTED);
+  return out.replace(URL_CREDENTIALS, `$1${REDACTED}@`);
+}
+
+export interface LoggerOptions {
+  level: string;
+  /** Known secret values (tokens, password), scrubbed from every line as a last line of defence. */
+  secrets?: readonly string[];
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const secrets = [...(options.secrets ?? [])];
+  return pino(
+    {
+      level: options.level,
+      base: { name: 'pgbackup-bot' },
+      redact: { paths: REDACT_PATHS, censor: REDACTED },
+      hooks: {
+        // Path redaction misses secrets inside strings (an error message quoting a header, say).
+        streamWrite: (line: string) => redactText(line, secrets),
+      },
+    },
+    options.destination ?? pino.destination({ fd: 1, sync: false }),
+  );
+}
+
+const BOLT_TO_PINO: Record<BoltLogLevel, string> = {
+  [BoltLogLevel.DEBUG]: 'debug',
+  [BoltLogLevel.INFO]: 'info',
+  [BoltLogLevel.WARN]: 'warn',
+  [BoltLogLevel.ERROR]: 'error',
+};
+
+/** Lets Bolt and its Web API client log through our pino logger, with its redaction. */
+export function boltLogger(logger: Logger): BoltLogger {
+  let child = logger.child({ component: 'bolt' });
+  const write = (level: 'debug' | 'info' | 'warn' | 'error', msg: unknown[]) => {
+    const [first, ...rest] = msg;
+    const text = [first, ...rest].map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+    child[level](text);
+  };
+  return {
+    debug: (...msg: unknown[]) => write('debug', msg),
+    info: (...msg: unknown[]) => write('info', msg),
+    warn: (...msg: unknown[]) => write('warn', msg),
+    error: (...msg: unknown[]) => write('error', msg),
+    setLevel: (level: BoltLogLevel) => {
+      // Bolt sets its own default level; ours (LOG_LEVEL) wins unless Bolt asks for more detail.
+      if (level === BoltLogLevel.DEBUG) child.level = BOLT_TO_PINO[level];
+    },
+    getLevel: () => {
+      const l = child.level;
+      return l === 'debug' || l === 'trace' ? BoltLogLevel.DEBUG : l === 'warn' ? BoltLogLevel.WARN : l === 'error' || l === 'fatal' ? BoltLogLevel.ERROR : BoltLogLevel.INFO;
+    },
+    setName: (name: string) => {
+      child = logger.child({ component: name });
+    },
+  };
+}
