@@ -1,0 +1,102 @@
+import type { Db } from './db';
+
+export type OutboxMethod = 'chat.postMessage' | 'chat.update';
+
+export interface OutboxJob {
+  id: number;
+  /** Idempotency key: a second job with the same key is never created, so never sent. */
+  key: string;
+  channel: string;
+  method: OutboxMethod;
+  payload: Record<string, unknown>;
+  /** What to tell once Slack answers, e.g. `task-parent:12` to store the parent's ts. */
+  ref: string | null;
+  state: 'pending' | 'sent' | 'failed';
+  attempts: number;
+  resultTs: string | null;
+}
+
+interface Row {
+  id: number;
+  key: string;
+  channel: string;
+  method: string;
+  payload: string;
+  ref: string | null;
+  state: string;
+  attempts: number;
+  result_ts: string | null;
+}
+
+const toJob = (r: Row): OutboxJob => ({
+  id: r.id,
+  key: r.key,
+  channel: r.channel,
+  method: r.method as OutboxMethod,
+  payload: JSON.parse(r.payload) as Record<string, unknown>,
+  ref: r.ref,
+  state: r.state as OutboxJob['state'],
+  attempts: r.attempts,
+  resultTs: r.result_ts,
+});
+
+export interface NewOutboxJob {
+  key: string;
+  channel: string;
+  method: OutboxMethod;
+  payload: Record<string, unknown>;
+  ref?: string | null;
+}
+
+/** Durable queue of Slack writes: a job survives a restart and is sent at most once per key. */
+export class OutboxJobsRepo {
+  private readonly stmts;
+
+  constructor(db: Db) {
+    this.stmts = {
+      insert: db.prepare(
+        `INSERT INTO outbox_jobs (key, channel, method, payload, ref, created_at)
+         VALUES (@key, @channel, @method, @payload, @ref, @at) ON CONFLICT (key) DO NOTHING`,
+      ),
+      byKey: db.prepare('SELECT * FROM outbox_jobs WHERE key = ?'),
+      byId: db.prepare('SELECT * FROM outbox_jobs WHERE id = ?'),
+      pending: db.prepare(`SELECT * FROM outbox_jobs WHERE state = 'pending' ORDER BY id`),
+      attempt: db.prepare('UPDATE outbox_jobs SET attempts = attempts + 1 WHERE id = ?'),
+      sent: db.prepare(`UPDATE outbox_jobs SET state = 'sent', result_ts = ?, done_at = ? WHERE id = ? AND state = 'pending'`),
+      failed: db.prepare(`UPDATE outbox_jobs SET state = 'failed', error = ?, done_at = ? WHERE id = ? AND state = 'pending'`),
+      countPending: db.prepare(`SELECT COUNT(*) AS n FROM outbox_jobs WHERE state = 'pending'`),
+    };
+  }
+
+  /** Adds the job unless its key exists; returns the new job, or undefined for a duplicate. */
+  add(job: NewOutboxJob, at: number): OutboxJob | undefined {
+    const info = this.stmts.insert.run({ ...job, payload: JSON.stringify(job.payload), ref: job.ref ?? null, at });
+    if (info.changes === 0) return undefined;
+    return toJob(this.stmts.byId.get(Number(info.lastInsertRowid)) as Row);
+  }
+
+  byKey(key: string): OutboxJob | undefined {
+    const r = this.stmts.byKey.get(key) as Row | undefined;
+    return r ? toJob(r) : undefined;
+  }
+
+  pending(): OutboxJob[] {
+    return (this.stmts.pending.all() as Row[]).map(toJob);
+  }
+
+  countAttempt(id: number): void {
+    this.stmts.attempt.run(id);
+  }
+
+  markSent(id: number, ts: string | null, at: number): void {
+    this.stmts.sent.run(ts, at, id);
+  }
+
+  markFailed(id: number, error: string, at: number): void {
+    this.stmts.failed.run(error, at, id);
+  }
+
+  pendingCount(): number {
+    return (this.stmts.countPending.get() as { n: number }).n;
+  }
+}

@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, InstanceLockedError, type Store, type NewRestoreRequest } from './index';
+import { openDatabase, schemaVersion, migrate } from './db';
+
+const request = (over: Partial<NewRestoreRequest> = {}): NewRestoreRequest => ({
+  instance: 'a9s-pg',
+  instanceNumericId: 38,
+  backupId: 148,
+  backupName: 'a9s-pg-1542859215559',
+  backupSize: 44985152,
+  backupCreatedAt: '2018-11-22T04:00:15.718Z',
+  newerBackups: [{ id: 149, backupName: 'a9s-pg-1542859300000', createdAt: '2018-11-23T04:00:00.000Z' }],
+  requester: 'U0ALICE',
+  reason: 'bad migration',
+  channel: 'C0OPS',
+  approvalsNeeded: 1,
+  createdAt: 1000,
+  expiresAt: 5000,
+  ...over,
+});
+
+describe('store', () => {
+  let store: Store;
+  beforeEach(() => {
+    store = openStore(':memory:');
+  });
+  afterEach(() => store.close());
+
+  it('applies migrations once and records the schema version', () => {
+    const db = openDatabase(':memory:');
+    const v = schemaVersion(db);
+    expect(v).toBeGreaterThan(0);
+    migrate(db);
+    expect(schemaVersion(db)).toBe(v);
+    db.close();
+  });
+
+  describe('tracked tasks', () => {
+    it('tracks a backup once, however often it is added', () => {
+      const a = store.tasks.track({ instance: 'a9s-pg', backupId: 148, channel: 'C0OPS', requester: 'U0ALICE', status: 'queued', at: 1 });
+      const b = store.tasks.track({ instance: 'a9s-pg', backupId: 148, channel: 'C0OTHER', requester: 'U0BOB', status: 'queued', at: 2 });
+      expect(b.id).toBe(a.id);
+      expect(b.channel).toBe('C0OPS');
+      expect(store.tasks.listActive()).toHaveLength(1);
+    });
+
+    it('lets exactly one observer claim a transition and drops final tasks from the poll set', () => {
+      const t = store.tasks.track({ instance: 'pg1', backupId: 1, channel: 'C', requester: 'U', status: 'queued', at: 1 });
+      const observed = { status: 'done' as const, backupName: 'pg1-1', size: 10, msg: null, at: 5, active: false };
+      expect(store.tasks.transition(t.id, 'queued', observed)).toBe(true);
+      expect(store.tasks.transition(t.id, 'queued', observed)).toBe(false);
+      const after = store.tasks.get(t.id);
+      expect(after).toMatchObject({ status: 'done', backupName: 'pg1-1', size: 10, finishedAt: 5, active: false });
+      expect(store.tasks.activeInstances()).toEqual([]);
+    });
+
+    it('sets the parent ts only once', () => {
+      const t = store.tasks.track({ instance: 'pg1', backupId: 1, channel: 'C', requester: 'U', status: 'queued', at: 1 });
+      store.tasks.setParentTs(t.id, '1.1');
+      store.tasks.setParentTs(t.id, '2.2');
+      expect(store.tasks.get(t.id)?.parentTs).toBe('1.1');
+    });
+  });
+
+  describe('restore requests', () => {
+    it('approves exactly once when the quorum is reached, ignoring repeated approvals by one user', () => {
+      const r = store.restores.create(request({ approvalsNeeded: 2 }));
+      expect(store.restores.approve(r.id, 'U0BOB', 10)).toEqual({ added: true, approved: false });
+      expect(store.restores.approve(r.id, 'U0BOB', 11)).toEqual({ added: false, approved: false });
+      expect(store.restores.approve(r.id, 'U0CAROL', 12)).toEqual({ added: true, approved: true });
+      expect(store.restores.approve(r.id, 'U0DAVE', 13)).toEqual({ added: false, approved: false });
+      const after = store.restores.get(r.id);
+      expect(after?.state).toBe('approved');
+      expect(after?.approvals.map((a) => a.userId)).toEqual(['U0BOB', 'U0CAROL']);
+      expect(after?.newerBackups[0]?.id).toBe(149);
+    });
+
+    it('holds one lock per instance: a second approved restore is refused', () => {
+      const a = store.restores.create(request());
+      const b = store.restores.create(request({ backupId: 149 }));
+      expect(store.restores.approve(a.id, 'U0BOB', 10).approved).toBe(true);
+      expect(() => store.restores.approve(b.id, 'U0BOB', 11)).toThrow(InstanceLockedError);
+      expect(store.restores.get(b.id)?.state).toBe('pending');
+      expect(store.restores.lockHolder('a9s-pg')?.id).toBe(a.id);
+      store.restores.markStarted(a.id, 12, 20);
+      store.restores.finish(a.id, 'succeeded', 'ok', 30);
+      expect(store.restores.lockHolder('a9s-pg')).toBeUndefined();
+      expect(store.restores.approve(b.id, 'U0BOB', 40).approved).toBe(true);
+    });
+
+    it('decides a pending request once and expires only pending ones past their deadline', () => {
+      const a = store.restores.create(request());
+      const b = store.restores.create(request({ backupId: 150, expiresAt: 2000 }));
+      expect(store.restores.decide(a.id, 'rejected', 'U0BOB', 10)).toBe(true);
+      expect(store.restores.decide(a.id, 'withdrawn', 'U0ALICE', 11)).toBe(false);
+      expect(store.restores.expireDue(1999)).toEqual([]);
+      expect(store.restores.expireDue(2000)).toEqual([b.id]);
+      expect(store.restores.get(b.id)?.state).toBe('expired');
+      expect(store.restores.approve(b.id, 'U0BOB', 2001).approved).toBe(false);
+      expect(store.restores.pendingCount()).toBe(0);
+    });
+  });
+
+  describe('outbox jobs', () => {
+    it('never creates a second job with the same idempotency key', () => {
+      const job = { key: 'task:1:running', channel: 'C', method: 'chat.postMessage' as const, payload: { text: 'x' } };
+      expect(store.outbox.add(job, 1)).toBeDefined();
+      expect(store.outbox.add(job, 2)).toBeUndefined();
+      const [pending] = store.outbox.pending();
+      expect(pending?.payload).toEqual({ text: 'x' });
+      store.outbox.markSent(pending!.id, '1.2', 3);
+      expect(store.outbox.pending()).toEqual([]);
+      expect(store.outbox.byKey('task:1:running')?.resultTs).toBe('1.2');
+    });
+  });
+
+  describe('failure watch', () => {
+    it('treats failures present at first sight as history and announces a new one once', () => {
+      expect(store.watch.firstSight('a9s-pg', [1, 2], 1)).toBe(true);
+      expect(store.watch.firstSight('a9s-pg', [3], 2)).toBe(false);
+      expect(store.watch.claimFailure('a9s-pg', 1, 3)).toBe(false);
+      expect(store.watch.claimFailure('a9s-pg', 3, 3)).toBe(true);
+      expect(store.watch.claimFailure('a9s-pg', 3, 4)).toBe(false);
+    });
+
+    it('announces an outage once and its recovery only if the outage was announced', () => {
+      store.watch.firstSight('pg', [], 1);
+      store.watch.markUnreachable('pg', 10);
+      store.watch.markUnreachable('pg', 20);
+      expect(store.watch.get('pg')?.unreachableSince).toBe(10);
+      expect(store.watch.claimOutageAnnouncement('pg')).toBe(true);
+      expect(store.watch.claimOutageAnnouncement('pg')).toBe(false);
+      expect(store.watch.markReachable('pg')).toBe(true);
+      expect(store.watch.markReachable('pg')).toBe(false);
+    });
+  });
+
+  it('keeps its state in a file across a reopen (WAL)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgbackup-store-'));
+    try {
+      const path = join(dir, 'nested', 'state.sqlite');
+      const first = openStore(path);
+      expect(first.db.pragma('journal_mode', { simple: true })).toBe('wal');
+      first.tasks.track({ instance: 'pg', backupId: 7, channel: 'C', requester: 'U', status: 'running', at: 1 });
+      first.audit.record({ at: 2, actor: 'U', action: 'backup.trigger', instance: 'pg', requestId: null, details: { id: 7 } });
+      first.close();
+      const second = openStore(path);
+      expect(second.tasks.find('pg', 7)?.status).toBe('running');
+      expect(second.audit.latest(1)[0]).toMatchObject({ action: 'backup.trigger', details: { id: 7 } });
+      second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
