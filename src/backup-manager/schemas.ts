@@ -55,7 +55,8 @@ export const BackupSchema = z
   })
   .transform((b) => ({
     id: b.id,
-    backupId: b.backup_id,
+    /** The string name, e.g. a9s-pg-1542859215559 (the numeric id is `id`). */
+    backupName: b.backup_id,
     instanceId: b.instance_id,
     size: b.size,
     downloadable: b.is_downloadable ?? false,

@@ -14,6 +14,8 @@ export interface OutboxJob {
   state: 'pending' | 'sent' | 'failed';
   attempts: number;
   resultTs: string | null;
+  /** Slack's error when the job was given up. */
+  error: string | null;
 }
 
 interface Row {
@@ -26,6 +28,7 @@ interface Row {
   state: string;
   attempts: number;
   result_ts: string | null;
+  error: string | null;
 }
 
 const toJob = (r: Row): OutboxJob => ({
@@ -38,6 +41,7 @@ const toJob = (r: Row): OutboxJob => ({
   state: r.state as OutboxJob['state'],
   attempts: r.attempts,
   resultTs: r.result_ts,
+  error: r.error,
 });
 
 export interface NewOutboxJob {
@@ -73,6 +77,11 @@ export class OutboxJobsRepo {
     const info = this.stmts.insert.run({ ...job, payload: JSON.stringify(job.payload), ref: job.ref ?? null, at });
     if (info.changes === 0) return undefined;
     return toJob(this.stmts.byId.get(Number(info.lastInsertRowid)) as Row);
+  }
+
+  get(id: number): OutboxJob | undefined {
+    const r = this.stmts.byId.get(id) as Row | undefined;
+    return r ? toJob(r) : undefined;
   }
 
   byKey(key: string): OutboxJob | undefined {

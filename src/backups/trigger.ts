@@ -1,0 +1,98 @@
+import { BackupManagerError } from '../backup-manager/errors';
+import type { InstanceView } from '../backup-manager/schemas';
+import type { Deps, Origin } from '../deps';
+import { renderManagerError } from '../slack/messages/errors';
+import { renderNotice } from '../slack/messages/help';
+import { renderBackupParent } from '../slack/messages/backup-task';
+import { code } from '../slack/messages/format';
+import type { TrackedTask } from '../store';
+
+export type TriggerOutcome = 'tracked' | 'refused' | 'error' | 'uncertain';
+
+/** Errors after which the POST may or may not have reached the manager. */
+function ambiguous(err: unknown): boolean {
+  return err instanceof BackupManagerError && (err.kind === 'unavailable' || err.kind === 'bad_response');
+}
+
+/**
+ * `/pgbackup now`: checks the instance exists and is not being restored, starts exactly one
+ * backup (the POST is never retried), then posts the parent message and hands it to the poller.
+ */
+export async function triggerBackup(deps: Deps, origin: Origin, instance: string): Promise<TriggerOutcome> {
+  const { api, store, clock, logger } = deps;
+  const lock = store.restores.lockHolder(instance);
+  if (lock) {
+    await origin.reply(renderNotice(`:lock: A restore of ${code(instance)} is in progress (request #${lock.id}); backups of it are refused until it ends.`));
+    return 'refused';
+  }
+
+  let before: InstanceView;
+  try {
+    before = await api.getInstance(instance);
+  } catch (err) {
+    await origin.reply(renderManagerError(err, instance, `back up ${code(instance)}`));
+    return 'error';
+  }
+
+  let backupId: number;
+  try {
+    backupId = (await api.triggerBackup(instance)).id;
+  } catch (err) {
+    if (!ambiguous(err)) {
+      await origin.reply(renderManagerError(err, instance, `back up ${code(instance)}`));
+      return 'error';
+    }
+    // Never retry the POST: look for the backup it may have started instead.
+    const adopted = await findNewBackup(deps, instance, before);
+    if (adopted === undefined) {
+      logger.warn({ instance, kind: (err as BackupManagerError).kind }, 'backup POST ambiguous and no new backup found');
+      await origin.reply(
+        renderNotice(
+          `:warning: The Backup Manager did not confirm the backup of ${code(instance)}, and no new backup appeared. Nothing was retried. Check \`/pgbackup list ${instance}\` before trying again.`,
+        ),
+      );
+      return 'uncertain';
+    }
+    backupId = adopted;
+  }
+
+  const now = clock();
+  const task = store.tasks.track({ instance, backupId, channel: origin.channel, requester: origin.user, status: 'queued', at: now });
+  store.audit.record({ at: now, actor: origin.user, action: 'backup.trigger', instance, requestId: null, details: { backupId, channel: origin.channel } });
+  const posted = await postParent(deps, task);
+  if (posted !== null) {
+    await origin.reply(
+      renderNotice(
+        `Backup ${backupId} of ${code(instance)} started, but I can not post in this channel (${posted}). Invite me with \`/invite @pgbackup\` to follow backups here. Failures are still announced${deps.config.notifyChannel ? ` in <#${deps.config.notifyChannel}>` : ''}.`,
+      ),
+    );
+  }
+  deps.poller.wake(instance);
+  return 'tracked';
+}
+
+/** Posts the parent message; resolves with the Slack error when it could not be posted. */
+async function postParent(deps: Deps, task: TrackedTask): Promise<string | null> {
+  const job = deps.outbox.enqueue({
+    key: `task:${task.id}:parent`,
+    channel: task.channel,
+    method: 'chat.postMessage',
+    payload: { channel: task.channel, ...renderBackupParent(task, deps.clock()) },
+    ref: `task-parent:${task.id}`,
+  });
+  if (!job) return null;
+  const settled = await deps.outbox.settled(job.id);
+  return settled.state === 'failed' ? (settled.error ?? 'error') : null;
+}
+
+async function findNewBackup(deps: Deps, instance: string, before: InstanceView): Promise<number | undefined> {
+  const known = new Set(before.backups.map((b) => b.id));
+  try {
+    const after = await deps.api.getInstance(instance);
+    const fresh = after.backups.filter((b) => !known.has(b.id) && (b.status === 'queued' || b.status === 'running'));
+    if (fresh.length !== 1) return undefined; // none, or several: can not tell which is ours
+    return fresh[0]?.id;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,30 @@
+import type { Logger } from 'pino';
+import type { BackupManagerApi } from './backup-manager/api';
+import type { Config } from './config';
+import type { Metrics } from './http/metrics';
+import type { SlackMessage } from './slack/messages/blocks';
+import type { Outbox } from './slack/outbox';
+import type { Store } from './store';
+import type { Poller } from './tracking/poller';
+
+/** The ports every use case runs over; tests build them without Slack or HTTP. */
+export interface Deps {
+  config: Config;
+  api: BackupManagerApi;
+  store: Store;
+  outbox: Outbox;
+  poller: Poller;
+  logger: Logger;
+  metrics: Metrics;
+  clock: () => number;
+}
+
+/** Says something to one person only (an ephemeral message). */
+export type Reply = (message: SlackMessage) => Promise<void>;
+
+/** Who asked, where: what every use case started from Slack knows about its origin. */
+export interface Origin {
+  user: string;
+  channel: string;
+  reply: Reply;
+}

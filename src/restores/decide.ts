@@ -1,0 +1,127 @@
+import type { Deps, Origin } from '../deps';
+import { renderNotice } from '../slack/messages/help';
+import { code } from '../slack/messages/format';
+import { InstanceLockedError, type RestoreRequest } from '../store';
+import { publishDecision } from './publish';
+
+export type DecisionOutcome =
+  | 'approved'
+  | 'approval-recorded'
+  | 'already-approved'
+  | 'self-approval'
+  | 'not-an-approver'
+  | 'rejected'
+  | 'withdrawn'
+  | 'not-requester'
+  | 'decided'
+  | 'expired'
+  | 'locked'
+  | 'unknown';
+
+/** Starts an approved restore; the runner implements it. */
+export type StartRestore = (req: RestoreRequest) => void;
+
+const DECIDED = ':information_source: This restore request was already decided; nothing changed.';
+const EXPIRED = ':alarm_clock: This restore request has expired; nothing changed. Ask again with `/pgbackup restore`.';
+
+/** Loads the request and answers clicks on decided or expired cards; undefined means "go on". */
+async function pendingRequest(deps: Deps, origin: Origin, id: number): Promise<RestoreRequest | DecisionOutcome> {
+  const { store, clock } = deps;
+  const req = store.restores.get(id);
+  if (!req) {
+    await origin.reply(renderNotice(':warning: I do not know this restore request.'));
+    return 'unknown';
+  }
+  if (req.state === 'expired') {
+    await origin.reply(renderNotice(EXPIRED));
+    return 'expired';
+  }
+  if (req.state !== 'pending') {
+    await origin.reply(renderNotice(DECIDED));
+    return 'decided';
+  }
+  if (clock() >= req.expiresAt) {
+    expireDue(deps);
+    await origin.reply(renderNotice(EXPIRED));
+    return 'expired';
+  }
+  return req;
+}
+
+/**
+ * Approve: the rules are checked against the stored request, never the card. The quorum
+ * move is one conditional update, so only one of any number of simultaneous clicks or
+ * redeliveries gets `approved` and starts the restore.
+ */
+export async function approveRestore(deps: Deps, origin: Origin, id: number, start: StartRestore): Promise<DecisionOutcome> {
+  const req = await pendingRequest(deps, origin, id);
+  if (typeof req === 'string') return req;
+  const { store, config, clock } = deps;
+  if (origin.user === req.requester) {
+    await origin.reply(renderNotice(':no_entry: You requested this restore, so you can not approve it. Someone else has to.'));
+    return 'self-approval';
+  }
+  if (config.restoreApprovers.length > 0 && !config.restoreApprovers.includes(origin.user)) {
+    await origin.reply(renderNotice(':no_entry: You are not one of the people allowed to approve restores (RESTORE_APPROVERS).'));
+    return 'not-an-approver';
+  }
+  let result: { added: boolean; approved: boolean };
+  try {
+    result = store.restores.approve(id, origin.user, clock());
+  } catch (err) {
+    if (err instanceof InstanceLockedError) {
+      await origin.reply(renderNotice(`:lock: A restore of ${code(req.instance)} is already in progress; approve this one once it has ended.`));
+      return 'locked';
+    }
+    throw err;
+  }
+  const after = store.restores.get(id) as RestoreRequest;
+  if (result.approved) {
+    publishDecision(deps, after, origin.user);
+    start(after);
+    return 'approved';
+  }
+  if (!result.added) {
+    await origin.reply(renderNotice(after.state === 'pending' ? ':information_source: You already approved this restore.' : DECIDED));
+    return after.state === 'pending' ? 'already-approved' : 'decided';
+  }
+  publishDecision(deps, after, origin.user);
+  await origin.reply(renderNotice(`:ballot_box_with_check: Approval recorded; ${after.approvalsNeeded - after.approvals.length} more needed.`));
+  return 'approval-recorded';
+}
+
+/** Reject by anyone but the requester; the requester's own "reject" is a withdrawal. */
+export async function rejectRestore(deps: Deps, origin: Origin, id: number): Promise<DecisionOutcome> {
+  const req = await pendingRequest(deps, origin, id);
+  if (typeof req === 'string') return req;
+  return decide(deps, origin, req, origin.user === req.requester ? 'withdrawn' : 'rejected');
+}
+
+export async function withdrawRestore(deps: Deps, origin: Origin, id: number): Promise<DecisionOutcome> {
+  const req = await pendingRequest(deps, origin, id);
+  if (typeof req === 'string') return req;
+  if (origin.user !== req.requester) {
+    await origin.reply(renderNotice(':information_source: Only the requester can withdraw a request; use *Reject* to stop it.'));
+    return 'not-requester';
+  }
+  return decide(deps, origin, req, 'withdrawn');
+}
+
+async function decide(deps: Deps, origin: Origin, req: RestoreRequest, to: 'rejected' | 'withdrawn'): Promise<DecisionOutcome> {
+  if (!deps.store.restores.decide(req.id, to, origin.user, deps.clock())) {
+    await origin.reply(renderNotice(DECIDED));
+    return 'decided';
+  }
+  publishDecision(deps, deps.store.restores.get(req.id) as RestoreRequest, origin.user);
+  return to;
+}
+
+/** Expires overdue requests and shows it on their cards; returns how many. */
+export function expireDue(deps: Deps): number {
+  const ids = deps.store.restores.expireDue(deps.clock());
+  for (const id of ids) {
+    const req = deps.store.restores.get(id);
+    if (req) publishDecision(deps, req, 'pgbackup-bot');
+  }
+  return ids.length;
+}

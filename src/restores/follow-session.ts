@@ -1,0 +1,290 @@
+import type { BackupManagerError } from '../backup-manager/errors';
+import { UnavailableError } from '../backup-manager/errors';
+import type { InstanceView } from '../backup-manager/schemas';
+import type { Deps } from '../deps';
+import { humanDuration } from '../slack/messages/format';
+import { renderNotice } from '../slack/messages/help';
+import { A9S_PG } from '../slack/messages/restore-card';
+import { renderLogFollowup, renderRestoreSummary, type FollowupState } from '../slack/messages/restore-progress';
+import type { RestoreRequest } from '../store';
+import { LogWindow, openLogSource, type LogSource } from './log-tail';
+import { publishDecision } from './publish';
+
+export interface FollowOptions {
+  logFile: string | undefined;
+  logCommand: string | undefined;
+  redact: (s: string) => string;
+  timeoutMs: number;
+  checkIntervalMs: number;
+  /** Minimum spacing of edits to the follow-up message (chat.update is rate limited). */
+  editIntervalMs: number;
+  /** After a restart: show recent lines so the restore's own start is seen again. */
+  resumed: boolean;
+}
+
+export type FollowResult = { outcome: 'succeeded' | 'failed'; detail: string };
+
+/**
+ * Follows one running restore to its end: the log-tail follow-up message edited in place,
+ * the manager's view of the restore (service instances) or its return (a9s-pg, whose restore
+ * takes the manager down), a timeout, then the summary and the final state.
+ */
+export class FollowSession {
+  private readonly window: LogWindow;
+  private source: LogSource | undefined;
+  private state: FollowupState;
+  private logOutcome: { outcome: 'success' | 'failure'; line: string } | undefined;
+  private managerSeenDown = false;
+  private timers: NodeJS.Timeout[] = [];
+  private editTimer: NodeJS.Timeout | undefined;
+  private lastEditAt = 0;
+  private edits = 0;
+  private checking = false;
+  private started = false;
+  private ended = false;
+  private readonly done: Promise<FollowResult>;
+  private resolveDone!: (r: FollowResult) => void;
+  private readonly isPg: boolean;
+
+  constructor(
+    private readonly deps: Deps,
+    private req: RestoreRequest,
+    private readonly options: FollowOptions,
+  ) {
+    this.isPg = req.instance === A9S_PG;
+    this.window = new LogWindow({ redact: options.redact, outcomeAfterRestoreRequest: true });
+    this.state = options.logFile || options.logCommand ? 'following' : 'unconfigured';
+    this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  finished(): Promise<FollowResult> {
+    return this.done;
+  }
+
+  /**
+   * Starts tailing the log. Called before the restore POST, so that every line the restore
+   * writes is seen and no older `success` line can be taken for this restore's.
+   */
+  openSource(): void {
+    if (this.source) return;
+    const { deps, req, options } = this;
+    this.source = openLogSource(
+      { file: options.logFile, command: options.logCommand },
+      {
+        onLines: (lines) => this.onLines(lines),
+        onError: (e) => deps.logger.warn({ err: e.message, request: req.id }, 'log tail error'),
+        onExit: () => {
+          if (!this.ended && !this.logOutcome) {
+            this.state = 'source-ended';
+            this.scheduleEdit();
+          }
+        },
+        initialLines: options.resumed ? 200 : 0,
+      },
+    );
+  }
+
+  /** The restore has started (or, after a restart, is believed to run): follow it to its end. */
+  start(note?: string): void {
+    this.started = true;
+    const fresh = this.deps.store.restores.get(this.req.id);
+    if (fresh) this.req = fresh;
+    const { deps, req, options } = this;
+    if (note && req.cardTs) {
+      deps.outbox.enqueue({
+        key: `restore:${req.id}:note:${options.resumed ? `resumed:${deps.clock()}` : 'start'}`,
+        channel: req.channel,
+        method: 'chat.postMessage',
+        payload: { channel: req.channel, thread_ts: req.cardTs, ...renderNotice(note) },
+      });
+    }
+    if (req.cardTs) {
+      deps.outbox.enqueue({
+        key: `restore:${req.id}:followup`,
+        channel: req.channel,
+        method: 'chat.postMessage',
+        payload: { channel: req.channel, thread_ts: req.cardTs, ...this.render() },
+        ref: `restore-followup:${req.id}`,
+      });
+    }
+    this.openSource();
+    if (this.logOutcome && !this.isPg) {
+      void this.end(this.logResult(this.logOutcome), this.logOutcome.outcome);
+      return;
+    }
+    const check = setInterval(() => void this.check(), options.checkIntervalMs);
+    const timeout = setTimeout(
+      () => void this.end({ outcome: 'failed', detail: `No end of the restore seen within ${humanDuration(options.timeoutMs)}; check it by hand.` }, 'timeout'),
+      Math.max(0, (req.startedAt ?? deps.clock()) + options.timeoutMs - deps.clock()),
+    );
+    this.timers.push(check, timeout);
+  }
+
+  /** Stops following without deciding anything (shutdown): a restart resumes it. */
+  async stop(): Promise<void> {
+    this.ended = true;
+    this.clearTimers();
+    await this.source?.stop();
+  }
+
+  private onLines(lines: string[]): void {
+    if (this.ended) return;
+    this.window.push(lines);
+    const decided = this.window.outcome;
+    if (decided && !this.logOutcome) {
+      this.logOutcome = decided;
+      this.state = decided.outcome;
+      // A service instance's manager stays up: the log's word is the end. For a9s-pg the
+      // manager must answer again first, so the summary can say what it forgot.
+      if (!this.isPg && this.started) {
+        void this.end(this.logResult(decided), decided.outcome);
+        return;
+      }
+    }
+    this.scheduleEdit();
+  }
+
+  private logResult(o: { outcome: 'success' | 'failure'; line: string }): FollowResult {
+    return { outcome: o.outcome === 'success' ? 'succeeded' : 'failed', detail: o.line };
+  }
+
+  private async check(): Promise<void> {
+    if (this.checking || this.ended) return;
+    this.checking = true;
+    try {
+      const view = await this.deps.api.getInstance(this.req.instance, { retry: false });
+      if (this.isPg) {
+        if (this.logOutcome || this.managerSeenDown) await this.endPg(view);
+      } else {
+        this.checkServiceRestore(view);
+      }
+    } catch (err) {
+      if (err instanceof UnavailableError) this.managerDown();
+      else this.deps.logger.warn({ request: this.req.id, kind: (err as BackupManagerError).kind }, 'restore check failed');
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private managerDown(): void {
+    if (this.managerSeenDown || !this.isPg) return;
+    this.managerSeenDown = true;
+    const { req } = this;
+    if (!req.cardTs) return;
+    this.deps.outbox.enqueue({
+      key: `restore:${req.id}:manager-down`,
+      channel: req.channel,
+      method: 'chat.postMessage',
+      payload: {
+        channel: req.channel,
+        thread_ts: req.cardTs,
+        ...renderNotice(':hourglass_flowing_sand: The Backup Manager is unreachable, as expected while a9s-pg is restored. I will post a summary when it answers again.'),
+      },
+    });
+  }
+
+  private checkServiceRestore(view: InstanceView): void {
+    const { req } = this;
+    const mine =
+      view.restores.find((r) => req.managerRestoreId !== null && r.id === req.managerRestoreId) ??
+      [...view.restores].filter((r) => r.backupId === req.backupId || String(r.backupId) === String(req.backupId)).sort((a, b) => b.id - a.id)[0];
+    if (!mine) return;
+    if (mine.status === 'done') void this.end({ outcome: 'succeeded', detail: 'The Backup Manager reports the restore done.' }, this.logOutcome ? this.state : 'success');
+    if (mine.status === 'failed') void this.end({ outcome: 'failed', detail: mine.msg ?? 'The Backup Manager reports the restore failed.' }, 'failure');
+  }
+
+  private async endPg(view: InstanceView): Promise<void> {
+    const present = new Set(view.backups.map((b) => b.id));
+    const gone = this.req.newerBackups.filter((b) => !present.has(b.id));
+    const stillListed = this.req.newerBackups.length - gone.length;
+    const parts = [this.logOutcome ? `Backup agent: ${this.logOutcome.line}` : 'No log line confirmed the outcome; the Backup Manager answers again.'];
+    if (stillListed > 0) parts.push(`${stillListed} of the newer backups are still listed by the manager.`);
+    const outcome = this.logOutcome?.outcome === 'failure' ? 'failed' : 'succeeded';
+    await this.end({ outcome, detail: parts.join(' ') }, this.logOutcome ? this.state : 'success');
+  }
+
+  private async end(result: FollowResult, state: FollowupState): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.state = state;
+    this.clearTimers();
+    await this.source?.stop();
+    const { deps } = this;
+    const now = deps.clock();
+    this.edit(true);
+    if (deps.store.restores.finish(this.req.id, result.outcome, result.detail, now)) {
+      const finished = deps.store.restores.get(this.req.id) as RestoreRequest;
+      deps.outbox.transaction((add) => {
+        if (finished.cardTs) {
+          add({
+            key: `restore:${finished.id}:summary`,
+            channel: finished.channel,
+            method: 'chat.postMessage',
+            payload: { channel: finished.channel, thread_ts: finished.cardTs, ...renderRestoreSummary(finished, result.outcome, result.detail, now) },
+          });
+        }
+        publishDecision(deps, finished, 'pgbackup-bot', add);
+      });
+    }
+    this.resolveDone(result);
+  }
+
+  private render() {
+    return renderLogFollowup(this.req, {
+      state: this.state,
+      lines: this.window.lines(),
+      source: this.options.logFile ?? this.options.logCommand ?? null,
+      reason: this.logOutcome?.line,
+    });
+  }
+
+  private scheduleEdit(): void {
+    if (this.editTimer || this.ended) return;
+    const wait = Math.max(0, this.lastEditAt + this.options.editIntervalMs - this.deps.clock());
+    this.editTimer = setTimeout(() => {
+      this.editTimer = undefined;
+      this.edit(false);
+    }, wait);
+  }
+
+  private edit(final: boolean): void {
+    const fresh = this.deps.store.restores.get(this.req.id);
+    if (fresh) this.req = fresh;
+    const ts = this.req.followupTs;
+    if (!ts) {
+      if (!final) this.scheduleEditLater();
+      else this.deferFinalEdit();
+      return;
+    }
+    this.lastEditAt = this.deps.clock();
+    this.edits++;
+    this.deps.outbox.enqueue({
+      key: `restore:${this.req.id}:followup:edit:${final ? 'final' : `${this.lastEditAt}-${this.edits}`}`,
+      channel: this.req.channel,
+      method: 'chat.update',
+      payload: { channel: this.req.channel, ts, ...this.render() },
+    });
+  }
+
+  private scheduleEditLater(): void {
+    if (this.ended) return;
+    this.editTimer = setTimeout(() => {
+      this.editTimer = undefined;
+      this.edit(false);
+    }, this.options.editIntervalMs);
+  }
+
+  /** The follow-up post is still queued: edit it once Slack has given it a ts. */
+  private deferFinalEdit(): void {
+    const job = this.deps.store.outbox.byKey(`restore:${this.req.id}:followup`);
+    if (!job || job.state !== 'pending') return;
+    void this.deps.outbox.settled(job.id).then(() => this.edit(true));
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    clearTimeout(this.editTimer);
+    this.editTimer = undefined;
+  }
+}

@@ -1,0 +1,68 @@
+import { followCommand, type CommandExit } from './follow-command';
+import { followFile } from './follow-file';
+import type { Follower } from './follower';
+
+/** Where the backup agent writes, on the a9s-pg master VM. */
+export const AGENT_LOG_PATH = '/var/vcap/sys/log/backup-agent/production.log';
+
+export interface LogSourceConfig {
+  /** LOG_TAIL_FILE */
+  file?: string;
+  /** LOG_TAIL_COMMAND */
+  command?: string;
+}
+
+export interface LogSourceHandlers {
+  onLines(lines: string[]): void;
+  onError?(e: Error): void;
+  /** Command sources only: the command ended (a file source never ends by itself). */
+  onExit?(exit: CommandExit): void;
+  /** File sources only: existing lines to show first. */
+  initialLines?: number;
+  pollMs?: number;
+  graceMs?: number;
+}
+
+export interface LogSource extends Follower {
+  kind: 'file' | 'command';
+}
+
+/**
+ * Opens the configured source, or returns undefined when none is configured. Config
+ * validation rejects setting both; should both arrive anyway, the file wins as it needs no
+ * child process.
+ */
+export function openLogSource(config: LogSourceConfig, handlers: LogSourceHandlers): LogSource | undefined {
+  const file = config.file?.trim();
+  const command = config.command?.trim();
+  if (file) {
+    const follower = followFile(file, {
+      onLines: handlers.onLines,
+      onError: handlers.onError,
+      pollMs: handlers.pollMs,
+      initialLines: handlers.initialLines,
+    });
+    return { kind: 'file', stop: () => follower.stop() };
+  }
+  if (command) {
+    const follower = followCommand(command, {
+      env: withoutSecrets(process.env),
+      onLines: handlers.onLines,
+      onError: handlers.onError,
+      onExit: handlers.onExit,
+      graceMs: handlers.graceMs,
+    });
+    return { kind: 'command', stop: () => follower.stop() };
+  }
+  return undefined;
+}
+
+/** The child needs BOSH's settings, not the bot's tokens or the manager's password. */
+export function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (/^SLACK_/.test(k) || /^BACKUP_MANAGER_PASSWORD/.test(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}

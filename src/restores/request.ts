@@ -1,0 +1,102 @@
+import type { Backup, InstanceView } from '../backup-manager/schemas';
+import type { Deps, Origin } from '../deps';
+import type { BackupRef } from '../slack/command-parser';
+import { renderManagerError } from '../slack/messages/errors';
+import { code } from '../slack/messages/format';
+import { renderNotice } from '../slack/messages/help';
+import { A9S_PG, renderRestoreCard } from '../slack/messages/restore-card';
+import type { NewerBackup } from '../store';
+import { publishDecision } from './publish';
+
+export type RequestOutcome = 'pending' | 'refused' | 'error';
+
+function describe(ref: BackupRef): string {
+  return ref.kind === 'id' ? String(ref.id) : ref.name;
+}
+
+/** Backups made after the chosen one: what a restore of a9s-pg makes the manager forget. */
+export function newerThan(view: InstanceView, chosen: Backup): NewerBackup[] {
+  const t = chosen.task?.createdAt ?? null;
+  return view.backups
+    .filter((b) => b.id !== chosen.id && (t !== null && b.task?.createdAt ? b.task.createdAt > t : b.id > chosen.id))
+    .sort((a, b) => a.id - b.id)
+    .map((b) => ({ id: b.id, backupName: b.backupName, createdAt: b.task?.createdAt ?? null }));
+}
+
+/**
+ * `/pgbackup restore` and the Restore… button: checks the backup exists and is done, stores
+ * the request, then posts the approval card. Nothing is restored here.
+ */
+export async function requestRestore(
+  deps: Deps,
+  origin: Origin,
+  input: { instance: string; backup: BackupRef; reason: string },
+): Promise<RequestOutcome> {
+  const { api, store, config, clock, outbox } = deps;
+  const { instance } = input;
+  const lock = store.restores.lockHolder(instance);
+  if (lock) {
+    await origin.reply(renderNotice(`:lock: A restore of ${code(instance)} is already in progress (request #${lock.id}); wait for it to end.`));
+    return 'refused';
+  }
+  let view: InstanceView;
+  try {
+    view = await api.getInstance(instance);
+  } catch (err) {
+    await origin.reply(renderManagerError(err, instance, `prepare the restore of ${code(instance)}`));
+    return 'error';
+  }
+  const ref = input.backup;
+  const backup = view.backups.find((b) => (ref.kind === 'id' ? b.id === ref.id : b.backupName === ref.name));
+  if (!backup) {
+    await origin.reply(
+      renderNotice(`:warning: There is no backup ${code(describe(ref))} of ${code(instance)}. \`/pgbackup list ${instance}\` shows the latest ones.`),
+    );
+    return 'refused';
+  }
+  if (backup.status !== 'done') {
+    await origin.reply(
+      renderNotice(`:warning: Backup ${backup.id} of ${code(instance)} is *${backup.status}*; only a backup that is done can be restored.`),
+    );
+    return 'refused';
+  }
+
+  const now = clock();
+  const req = store.restores.create({
+    instance,
+    instanceNumericId: view.id,
+    backupId: backup.id,
+    backupName: backup.backupName,
+    backupSize: backup.size,
+    backupCreatedAt: backup.task?.createdAt ?? null,
+    newerBackups: instance === A9S_PG ? newerThan(view, backup) : [],
+    requester: origin.user,
+    reason: input.reason,
+    channel: origin.channel,
+    approvalsNeeded: config.restoreApprovals,
+    createdAt: now,
+    expiresAt: now + config.approvalTtlMs,
+  });
+  const job = outbox.transaction((add) => {
+    publishDecision(deps, req, origin.user, add);
+    return add({
+      key: `restore:${req.id}:card`,
+      channel: req.channel,
+      method: 'chat.postMessage',
+      payload: { channel: req.channel, ...renderRestoreCard(req, now) },
+      ref: `restore-card:${req.id}`,
+    });
+  });
+  if (job) {
+    const settled = await outbox.settled(job.id);
+    if (settled.state === 'failed') {
+      // No card, no way to approve: end the request so it holds nothing.
+      store.restores.decide(req.id, 'withdrawn', origin.user, clock());
+      await origin.reply(
+        renderNotice(`:warning: I could not post the approval card here (${settled.error ?? 'error'}). Invite me with \`/invite @pgbackup\` and ask again. Nothing was restored.`),
+      );
+      return 'error';
+    }
+  }
+  return 'pending';
+}

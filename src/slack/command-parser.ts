@@ -1,0 +1,97 @@
+/**
+ * Pure grammar of `/pgbackup` (spec/behaviour.md). Never throws: anything it can not read
+ * becomes `{ kind: 'invalid' }` with a sentence saying what was wrong.
+ */
+
+export type BackupRef = { kind: 'id'; id: number } | { kind: 'name'; name: string };
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'now'; instance: string }
+  | { kind: 'list'; instance: string }
+  | { kind: 'restore'; backup: BackupRef; instance: string; reason: string }
+  | { kind: 'invalid'; problem: string };
+
+export interface ParseContext {
+  defaultInstance: string;
+  /** Empty: every instance is allowed. */
+  allowedInstances: readonly string[];
+}
+
+const INSTANCE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const BACKUP_ID = /^\d{1,15}$/;
+/** backup_id strings look like `<instance>-<epoch ms>`, e.g. a9s-pg-1542859215559. */
+const BACKUP_NAME = /^([A-Za-z0-9][A-Za-z0-9._-]{0,150})-(\d{10,16})$/;
+const MAX_REASON = 500;
+
+function shown(word: string): string {
+  const w = word.length > 40 ? `${word.slice(0, 40)}…` : word;
+  return `"${w.replace(/[`<>&]/g, '')}"`;
+}
+
+export function checkInstance(word: string, ctx: ParseContext): string | undefined {
+  if (!INSTANCE.test(word)) return `${shown(word)} is not a valid instance name.`;
+  if (ctx.allowedInstances.length > 0 && !ctx.allowedInstances.includes(word)) {
+    return `Instance ${shown(word)} is not allowed here. Allowed: ${ctx.allowedInstances.join(', ')}.`;
+  }
+  return undefined;
+}
+
+/**
+ * After `restore <backup>`, is the next word an instance or the start of the reason? With an
+ * allow-list, it is an instance exactly when listed; without one, when it is the default
+ * instance or looks like an instance name (has a digit or a hyphen), not a plain word.
+ */
+function looksLikeInstance(word: string, ctx: ParseContext): boolean {
+  if (ctx.allowedInstances.length > 0) return ctx.allowedInstances.includes(word);
+  return word === ctx.defaultInstance || (INSTANCE.test(word) && /[-\d]/.test(word));
+}
+
+export function parseCommand(text: string, ctx: ParseContext): Command {
+  const words = text
+    .normalize('NFKC')
+    .split(/\s+/u)
+    .filter((w) => w.length > 0);
+  const [verb, ...rest] = words;
+  if (verb === undefined) return { kind: 'help' };
+  const sub = verb.toLowerCase();
+
+  if (sub === 'help') return { kind: 'help' };
+
+  if (sub === 'now' || sub === 'list' || sub === 'status') {
+    if (rest.length > 1) return { kind: 'invalid', problem: `\`${sub}\` takes at most one instance name.` };
+    const instance = rest[0] ?? ctx.defaultInstance;
+    const problem = checkInstance(instance, ctx);
+    if (problem) return { kind: 'invalid', problem };
+    return sub === 'now' ? { kind: 'now', instance } : { kind: 'list', instance };
+  }
+
+  if (sub === 'restore') {
+    const [ref, ...tail] = rest;
+    if (ref === undefined) return { kind: 'invalid', problem: '`restore` needs the backup to restore: its id (`148`) or name (`a9s-pg-1542859215559`).' };
+    let backup: BackupRef;
+    let impliedInstance: string | undefined;
+    const named = BACKUP_NAME.exec(ref);
+    if (BACKUP_ID.test(ref)) backup = { kind: 'id', id: Number(ref) };
+    else if (named) {
+      backup = { kind: 'name', name: ref };
+      impliedInstance = named[1];
+    } else {
+      return { kind: 'invalid', problem: `${shown(ref)} is not a backup id (a number like 148) or a backup name (like a9s-pg-1542859215559).` };
+    }
+    let instance = impliedInstance ?? ctx.defaultInstance;
+    let reasonWords = tail;
+    const next = tail[0];
+    if (next !== undefined && looksLikeInstance(next, ctx)) {
+      instance = next;
+      reasonWords = tail.slice(1);
+    }
+    const problem = checkInstance(instance, ctx);
+    if (problem) return { kind: 'invalid', problem };
+    const reason = reasonWords.join(' ');
+    if (reason.length > MAX_REASON) return { kind: 'invalid', problem: `The reason is too long (${reason.length} characters; at most ${MAX_REASON}).` };
+    return { kind: 'restore', backup, instance, reason };
+  }
+
+  return { kind: 'invalid', problem: `Unknown subcommand ${shown(verb)}.` };
+}

@@ -1,0 +1,30 @@
+import type { Deps } from '../../../deps';
+import { approveRestore, rejectRestore, withdrawRestore, type DecisionOutcome, type StartRestore } from '../../../restores/decide';
+import type { Origin } from '../../../deps';
+import { parseClick, RequestId, type ButtonArgs } from './payload';
+
+type Decide = (deps: Deps, origin: Origin, id: number) => Promise<DecisionOutcome>;
+
+/**
+ * Approve / Reject / Withdraw on a restore card. The ack comes first; every rule is then
+ * checked against the stored request by the use case, never against the card's content.
+ */
+function decision(deps: Deps, name: string, decide: Decide) {
+  return async (args: ButtonArgs): Promise<void> => {
+    await args.ack();
+    const click = parseClick(deps, args);
+    const id = RequestId.safeParse(click?.value);
+    if (!click || !id.success) {
+      deps.metrics.actions.inc({ action: name, outcome: 'invalid' });
+      return;
+    }
+    deps.logger.info({ action: name, user: click.origin.user, request: id.data }, 'restore decision');
+    const outcome = await decide(deps, click.origin, id.data);
+    deps.metrics.actions.inc({ action: name, outcome });
+  };
+}
+
+export const approveHandler = (deps: Deps, start: StartRestore) =>
+  decision(deps, 'approve', (d, origin, id) => approveRestore(d, origin, id, start));
+export const rejectHandler = (deps: Deps) => decision(deps, 'reject', rejectRestore);
+export const withdrawHandler = (deps: Deps) => decision(deps, 'withdraw', withdrawRestore);

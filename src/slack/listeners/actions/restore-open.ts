@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import type { Deps } from '../../../deps';
+import { requestRestore } from '../../../restores/request';
+import { checkInstance } from '../../command-parser';
+import { renderNotice } from '../../messages/help';
+import { parseClick, type ButtonArgs } from './payload';
+
+const ButtonValue = z.object({ instance: z.string().min(1).max(100), backupId: z.number().int().nonnegative() });
+
+/** The Restore… button of `list`: the same request as `/pgbackup restore <id> <instance>`. */
+export function restoreOpenHandler(deps: Deps) {
+  return async (args: ButtonArgs): Promise<void> => {
+    await args.ack();
+    const click = parseClick(deps, args);
+    if (!click) return;
+    let value: z.infer<typeof ButtonValue>;
+    try {
+      value = ButtonValue.parse(JSON.parse(click.value));
+    } catch {
+      deps.metrics.actions.inc({ action: 'restore_open', outcome: 'invalid' });
+      return;
+    }
+    const problem = checkInstance(value.instance, deps.config);
+    if (problem) {
+      await click.origin.reply(renderNotice(`:warning: ${problem}`));
+      deps.metrics.actions.inc({ action: 'restore_open', outcome: 'refused' });
+      return;
+    }
+    const outcome = await requestRestore(deps, click.origin, {
+      instance: value.instance,
+      backup: { kind: 'id', id: value.backupId },
+      reason: 'requested with the Restore… button',
+    });
+    deps.metrics.actions.inc({ action: 'restore_open', outcome });
+  };
+}

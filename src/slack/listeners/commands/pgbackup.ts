@@ -1,0 +1,59 @@
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { z } from 'zod';
+import { listBackups } from '../../../backups/list';
+import { triggerBackup } from '../../../backups/trigger';
+import type { Deps } from '../../../deps';
+import { requestRestore } from '../../../restores/request';
+import { parseCommand } from '../../command-parser';
+import { renderHelp, renderNotice, renderUsageError } from '../../messages/help';
+import { code } from '../../messages/format';
+import { ephemeralReply } from '../../reply';
+
+/** The fields of Slack's slash-command payload the bot reads, checked at the edge. */
+const CommandPayload = z.object({
+  text: z.string().default(''),
+  user_id: z.string().min(1),
+  channel_id: z.string().min(1),
+});
+
+/**
+ * Parses, authorises and acks within Slack's 3 seconds; the work (which may wait on the
+ * Backup Manager) runs after the ack and answers through the response_url or the thread.
+ */
+export function pgbackupCommand(deps: Deps) {
+  return async ({ command, ack, respond, client, logger: _boltLogger }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
+    const { config, metrics, logger } = deps;
+    const payload = CommandPayload.safeParse(command);
+    if (!payload.success) {
+      await ack({ response_type: 'ephemeral', text: 'This command arrived incomplete; please try again.' });
+      metrics.commands.inc({ command: 'malformed', outcome: 'invalid' });
+      return;
+    }
+    const { text, user_id: user, channel_id: channel } = payload.data;
+    const parsed = parseCommand(text, { defaultInstance: config.defaultInstance, allowedInstances: config.allowedInstances });
+    const count = (outcome: string) => metrics.commands.inc({ command: parsed.kind, outcome });
+
+    if (parsed.kind === 'help') {
+      await ack({ response_type: 'ephemeral', ...renderHelp(config.defaultInstance) });
+      return count('ok');
+    }
+    if (parsed.kind === 'invalid') {
+      await ack({ response_type: 'ephemeral', ...renderUsageError(parsed.problem, config.defaultInstance) });
+      return count('invalid');
+    }
+
+    const origin = { user, channel, reply: ephemeralReply({ respond, client, channel, user, logger }) };
+    logger.info({ command: parsed.kind, user, channel, instance: parsed.instance }, 'command');
+    switch (parsed.kind) {
+      case 'now':
+        await ack({ response_type: 'ephemeral', ...renderNotice(`:hourglass_flowing_sand: Asking the Backup Manager for a backup of ${code(parsed.instance)}…`) });
+        return count(await triggerBackup(deps, origin, parsed.instance));
+      case 'list':
+        await ack();
+        return count((await listBackups(deps, origin, parsed.instance)) ? 'ok' : 'error');
+      case 'restore':
+        await ack();
+        return count(await requestRestore(deps, origin, { instance: parsed.instance, backup: parsed.backup, reason: parsed.reason }));
+    }
+  };
+}

@@ -1,0 +1,28 @@
+import { BackupManagerError } from '../../backup-manager/errors';
+import { message, section, type SlackMessage } from './blocks';
+import { code, escapeMrkdwn, truncate } from './format';
+
+/** One clear sentence per cause (spec/backup-manager-api.md, "Errors"); never a stack, never a secret. */
+export function managerErrorSentence(err: unknown, instance: string): string {
+  if (!(err instanceof BackupManagerError)) return 'Something went wrong inside the bot; the details are in its log.';
+  const detail = err.description ? ` (${escapeMrkdwn(truncate(err.description, 300))})` : '';
+  switch (err.kind) {
+    case 'credentials':
+      return 'Backup Manager rejected the credentials. Check BACKUP_MANAGER_PASSWORD(_FILE) against CredHub `/backup_manager_password`.';
+    case 'not_found':
+      return `No instance ${code(instance)} on the Backup Manager${detail}.`;
+    case 'conflict':
+      return `A restore of ${code(instance)} is already in progress${detail}.`;
+    case 'unavailable':
+      return 'Backup Manager unreachable: it did not answer in time or refused the connection. Try again in a moment; during a restore of a9s-pg this is expected.';
+    case 'bad_response':
+      return 'Got an unexpected answer from the Backup Manager; the details are in the bot\'s log.';
+    case 'rejected':
+      return `The Backup Manager refused the request${err.status ? ` (HTTP ${err.status})` : ''}${detail}.`;
+  }
+}
+
+export function renderManagerError(err: unknown, instance: string, doing: string): SlackMessage {
+  const sentence = managerErrorSentence(err, instance);
+  return message(`Could not ${doing}: ${sentence}`, [section(`:warning: Could not ${doing}.\n${sentence}`)]);
+}

@@ -1,0 +1,29 @@
+import { message, section, context, type SlackMessage } from './blocks';
+import { code } from './format';
+
+export function usageText(defaultInstance: string): string {
+  return [
+    '*Usage* of `/pgbackup`:',
+    `• \`/pgbackup now [instance]\` — back up now and follow it in a thread`,
+    `• \`/pgbackup list [instance]\` (or \`status\`) — the latest 10 backups, with a *Restore…* button on each finished one`,
+    `• \`/pgbackup restore <backup> [instance] [reason…]\` — ask for a restore; a second person must approve it`,
+    `• \`/pgbackup help\` — this text`,
+    `\`<backup>\` is the numeric id (\`148\`) or the backup name (\`a9s-pg-1542859215559\`). The instance defaults to ${code(defaultInstance)}.`,
+  ].join('\n');
+}
+
+export function renderHelp(defaultInstance: string): SlackMessage {
+  return message('pgbackup usage: now, list, status, restore, help', [
+    section(usageText(defaultInstance)),
+    context('Restores need the approval of someone other than the requester. Every action is recorded.'),
+  ]);
+}
+
+/** A usage error: what was wrong first, then the usage, so the fix is on screen. */
+export function renderUsageError(problem: string, defaultInstance: string): SlackMessage {
+  return message(`${problem}`, [section(`:warning: ${problem}`), section(usageText(defaultInstance))]);
+}
+
+export function renderNotice(text: string): SlackMessage {
+  return message(text, [section(text)]);
+}

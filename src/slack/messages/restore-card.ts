@@ -1,0 +1,114 @@
+import type { NewerBackup, RestoreRequest } from '../../store';
+import { actions, button, context, divider, fields, header, message, section, type Block, type SlackMessage } from './blocks';
+import { age, code, escapeMrkdwn, humanSize, isoTime, truncate, user } from './format';
+
+export const APPROVE_ACTION = 'restore_approve';
+export const REJECT_ACTION = 'restore_reject';
+export const WITHDRAW_ACTION = 'restore_withdraw';
+
+/** The instance whose restore takes the Backup Manager down with it (seed: "a9s-pg Backup"). */
+export const A9S_PG = 'a9s-pg';
+const NEWER_SHOWN = 15;
+
+export function newerBackupsList(newer: readonly NewerBackup[]): string {
+  if (newer.length === 0) return 'none';
+  const shown = newer.slice(0, NEWER_SHOWN).map((b) => `• ${b.id}${b.backupName ? ` ${code(b.backupName)}` : ''}`);
+  if (newer.length > NEWER_SHOWN) shown.push(`…and ${newer.length - NEWER_SHOWN} more`);
+  return shown.join('\n');
+}
+
+/** The seed's warnings, said plainly, for the card an approver reads before clicking. */
+export function a9sPgWarnings(newer: readonly NewerBackup[]): string {
+  return [
+    ':warning: *Restoring a9s-pg, the Backup Manager\'s own database:*',
+    '• The Backup Manager is *unavailable* while the restore runs; progress comes from the backup-agent log only.',
+    '• The restore is *not recorded* by the Backup Manager; this thread and the bot\'s audit log are the record.',
+    `• The *${newer.length} backup${newer.length === 1 ? '' : 's'} made after this one* will no longer be known:\n${newerBackupsList(newer)}`,
+    '• *Ghost instances* may result: service instances deployed after this backup are no longer known to the a9s Service Broker and Deployer.',
+  ].join('\n');
+}
+
+function stateLine(r: RestoreRequest): string {
+  const by = r.decidedBy ? user(r.decidedBy) : 'someone';
+  const when = r.decidedAt ? isoTime(r.decidedAt) : '';
+  switch (r.state) {
+    case 'pending':
+      return `:hourglass_flowing_sand: *Waiting for approval* — ${r.approvalsNeeded - r.approvals.length} more needed; expires ${isoTime(r.expiresAt)}`;
+    case 'approved':
+      return `:white_check_mark: *Approved* by ${by} at ${when} — starting the restore…`;
+    case 'running':
+      return `:arrows_counterclockwise: *Restore running* since ${r.startedAt ? isoTime(r.startedAt) : when} (approved by ${by}) — follow it in the thread`;
+    case 'succeeded':
+      return `:white_check_mark: *Restore finished* at ${r.finishedAt ? isoTime(r.finishedAt) : '?'} (approved by ${by})`;
+    case 'failed':
+      return `:x: *Restore failed*${r.outcome ? `: ${escapeMrkdwn(truncate(r.outcome, 500))}` : ''} (approved by ${by})`;
+    case 'rejected':
+      return `:no_entry: *Rejected* by ${by} at ${when}. Nothing was restored.`;
+    case 'withdrawn':
+      return `:leftwards_arrow_with_hook: *Withdrawn* by ${by} at ${when}. Nothing was restored.`;
+    case 'expired':
+      return `:alarm_clock: *Expired* at ${when || isoTime(r.expiresAt)} without enough approvals. Nothing was restored.`;
+  }
+}
+
+export function renderRestoreCard(r: RestoreRequest, now: number): SlackMessage {
+  const backup = `${r.backupId}${r.backupName ? ` · ${code(r.backupName)}` : ''}`;
+  const blocks: Block[] = [
+    header(`Restore of ${r.instance} requested`),
+    fields([
+      ['Instance', `${code(r.instance)} (id ${r.instanceNumericId})`],
+      ['Backup', backup],
+      ['Backup age', age(r.backupCreatedAt, now)],
+      ['Size', humanSize(r.backupSize)],
+      ['Requested by', user(r.requester)],
+      ['Approvals', `${r.approvals.length} of ${r.approvalsNeeded}`],
+    ]),
+    section(`*Reason:* ${r.reason ? escapeMrkdwn(truncate(r.reason, 1000)) : '_none given_'}`),
+  ];
+  if (r.instance === A9S_PG) blocks.push(section(a9sPgWarnings(r.newerBackups)));
+  blocks.push(divider());
+  if (r.approvals.length > 0) {
+    blocks.push(context(r.approvals.map((a) => `:ballot_box_with_check: ${user(a.userId)} approved at ${isoTime(a.at)}`).join('\n')));
+  }
+  blocks.push(section(stateLine(r)));
+  if (r.state === 'pending') {
+    const value = String(r.id);
+    blocks.push(
+      actions(`restore-${r.id}`, [
+        button({
+          text: 'Approve',
+          actionId: APPROVE_ACTION,
+          value,
+          style: 'primary',
+          confirm: {
+            title: 'Approve this restore?',
+            text: `Restore ${r.instance} to backup ${r.backupId}${r.backupName ? ` (${r.backupName})` : ''}. The current data of ${r.instance} will be replaced.`,
+            confirm: 'Approve restore',
+            deny: 'Cancel',
+            style: 'danger',
+          },
+        }),
+        button({ text: 'Reject', actionId: REJECT_ACTION, value, style: 'danger' }),
+        button({ text: 'Withdraw (requester)', actionId: WITHDRAW_ACTION, value }),
+      ]),
+    );
+    blocks.push(context(`The requester can not approve their own restore. Request #${r.id}.`));
+  } else {
+    blocks.push(context(`Request #${r.id}`));
+  }
+  return message(`Restore of ${r.instance} to backup ${r.backupId} requested by ${r.requester}: ${r.state}`, blocks);
+}
+
+/** The thread reply telling the requester what became of their request. */
+export function renderRestoreOutcome(r: RestoreRequest): SlackMessage {
+  const text = `${user(r.requester)} ${stateLine(r)}`;
+  return message(`Restore request #${r.id} of ${r.instance}: ${r.state}`, [section(text)]);
+}
+
+/** The record that goes to NOTIFY_CHANNEL with each decision. */
+export function renderRestoreAudit(r: RestoreRequest): SlackMessage {
+  return message(`Restore request #${r.id} of ${r.instance} (backup ${r.backupId}): ${r.state}`, [
+    section(`*Restore #${r.id}* of ${code(r.instance)} to backup ${r.backupId}${r.backupName ? ` (${code(r.backupName)})` : ''}, requested by ${user(r.requester)}`),
+    section(stateLine(r)),
+  ]);
+}

@@ -1,0 +1,78 @@
+import type { RestoreRequest } from '../../store';
+import { context, message, section, type SlackMessage } from './blocks';
+import { code, escapeMrkdwn, humanDuration, LIMITS, user } from './format';
+import { newerBackupsList } from './restore-card';
+
+export const AGENT_LOG_PATH = '/var/vcap/sys/log/backup-agent/production.log';
+export const MANUAL_TAIL_COMMAND = `bosh -d <a9s-pg deployment> ssh pg/0 -c 'sudo tail -F ${AGENT_LOG_PATH}'`;
+
+export type FollowupState = 'following' | 'success' | 'failure' | 'timeout' | 'unconfigured' | 'source-ended';
+
+export interface FollowupView {
+  state: FollowupState;
+  lines: readonly string[];
+  source: string | null;
+  /** The line that decided the outcome, if any. */
+  reason?: string;
+}
+
+const STATE_LINE: Record<FollowupState, string> = {
+  following: ':arrows_counterclockwise: Following the backup-agent log…',
+  success: ':white_check_mark: The backup agent reports *success*.',
+  failure: ':x: The backup agent reports a *failure*.',
+  timeout: ':alarm_clock: Stopped following the log: no end seen in time. Check the restore by hand.',
+  unconfigured: ':information_source: No log source is configured (`LOG_TAIL_FILE` or `LOG_TAIL_COMMAND`).',
+  'source-ended': ':warning: The log source ended before the restore did. Check the restore by hand.',
+};
+
+/** Code-block of log lines that stays under the section limit, newest lines kept. */
+function logBlock(lines: readonly string[]): string {
+  const fence = '```';
+  const budget = LIMITS.sectionText - 2 * fence.length - 2;
+  const kept: string[] = [];
+  let used = 0;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = (lines[i] as string).replace(/```/g, "'''");
+    if (used + l.length + 1 > budget) break;
+    kept.unshift(l);
+    used += l.length + 1;
+  }
+  return `${fence}\n${kept.length > 0 ? kept.join('\n') : '(no lines yet)'}\n${fence}`;
+}
+
+export function renderLogFollowup(r: RestoreRequest, view: FollowupView): SlackMessage {
+  const head = `*Backup-agent log* for the restore of ${code(r.instance)} to backup ${r.backupId}`;
+  if (view.state === 'unconfigured') {
+    return message(`No log source configured for the restore of ${r.instance}; run the tail by hand`, [
+      section(head),
+      section(`${STATE_LINE.unconfigured}\nTo watch it by hand, on a machine with BOSH access run:\n\`\`\`${MANUAL_TAIL_COMMAND}\`\`\``),
+    ]);
+  }
+  const reason = view.reason ? `\n>${escapeMrkdwn(view.reason.slice(0, 500))}` : '';
+  return message(`Backup-agent log of the restore of ${r.instance}: ${view.state}`, [
+    section(head),
+    section(logBlock(view.lines)),
+    section(`${STATE_LINE[view.state]}${reason}`),
+    context(`Source: ${view.source ? code(view.source) : 'none'} · last ${view.lines.length} lines · ${AGENT_LOG_PATH}`),
+  ]);
+}
+
+/** The summary posted once a restore is over; for a9s-pg, after the manager answers again. */
+export function renderRestoreSummary(r: RestoreRequest, outcome: 'succeeded' | 'failed', detail: string, endedAt: number): SlackMessage {
+  const took = r.startedAt ? humanDuration(endedAt - r.startedAt) : 'unknown';
+  const lines = [
+    `${outcome === 'succeeded' ? ':white_check_mark:' : ':x:'} *Restore of ${code(r.instance)} to backup ${r.backupId} ${outcome}* — took ${took}.`,
+    detail ? `>${escapeMrkdwn(detail.slice(0, 1000))}` : '',
+    `Requested by ${user(r.requester)}${r.decidedBy ? `, approved by ${user(r.decidedBy)}` : ''}.`,
+  ];
+  if (r.instance === 'a9s-pg') {
+    lines.push(
+      `*Backups no longer known* to the Backup Manager (made after backup ${r.backupId}):\n${newerBackupsList(r.newerBackups)}`,
+      'Check for *ghost instances*: service instances deployed after this backup are unknown to the Service Broker and Deployer.',
+    );
+  }
+  return message(`Restore of ${r.instance} to backup ${r.backupId} ${outcome} (took ${took})`, [
+    section(lines.filter((l) => l !== '').join('\n')),
+    context('This record is kept in the bot\'s audit log; for a9s-pg the Backup Manager keeps none.'),
+  ]);
+}

@@ -1,0 +1,233 @@
+import Bottleneck from 'bottleneck';
+import type { Logger } from 'pino';
+import type { Metrics } from '../http/metrics';
+import type { NewOutboxJob, OutboxJob, Store } from '../store';
+
+/** The part of @slack/web-api's WebClient the outbox needs (a test may pass a stub). */
+export interface ChatApi {
+  chat: {
+    postMessage(args: Record<string, unknown>): Promise<{ ts?: string }>;
+    update(args: Record<string, unknown>): Promise<{ ts?: string }>;
+  };
+}
+
+export interface OutboxOptions {
+  chat: ChatApi;
+  store: Store;
+  logger: Logger;
+  clock?: () => number;
+  metrics?: Metrics;
+  /** Spacing of writes in one channel; Slack allows about one message per second. */
+  channelIntervalMs?: number;
+  /** How often one job is tried on 5xx/network errors before it is given up. */
+  maxAttempts?: number;
+}
+
+export type RefHandler = (id: number, ts: string | null, error: string | null) => void;
+
+/** Slack errors that retrying will not cure. */
+const PERMANENT = new Set([
+  'not_in_channel',
+  'channel_not_found',
+  'is_archived',
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'msg_too_long',
+  'message_not_found',
+  'cant_update_message',
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'missing_scope',
+  'restricted_action',
+]);
+
+interface SlackCallError {
+  code?: string;
+  retryAfter?: number;
+  statusCode?: number;
+  data?: { error?: string };
+  message?: string;
+}
+
+/**
+ * The only place that posts or edits Slack messages. Jobs are stored before they are sent
+ * (so a restart resumes them) under an idempotency key (so nothing is posted twice), sent in
+ * order per channel by a Bottleneck limiter, and a 429 is answered here by waiting
+ * Retry-After; the WebClient itself is built not to retry, so only this layer does.
+ */
+export class Outbox {
+  private readonly limiters: Bottleneck.Group;
+  private readonly global: Bottleneck;
+  private readonly clock: () => number;
+  private readonly maxAttempts: number;
+  private readonly refs = new Map<string, RefHandler>();
+  private readonly waiters = new Map<number, Array<(job: OutboxJob) => void>>();
+  /** Newest pending update per message, so a burst of edits sends only the last one. */
+  private readonly latestUpdate = new Map<string, number>();
+  private readonly scheduled = new Set<number>();
+  private stopping = false;
+  private readonly sleeps = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+
+  constructor(private readonly options: OutboxOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.global = new Bottleneck({ maxConcurrent: 8, minTime: 0 });
+    this.limiters = new Bottleneck.Group({ maxConcurrent: 1, minTime: options.channelIntervalMs ?? 1000 });
+    this.limiters.on('created', (limiter) => limiter.chain(this.global));
+  }
+
+  /** Registers what to do when a job with `ref` `<prefix>:<id>` has been sent (or given up). */
+  onRef(prefix: string, handler: RefHandler): void {
+    this.refs.set(prefix, handler);
+  }
+
+  /**
+   * Runs `fn` in one store transaction with an `add` for jobs; they are scheduled only once
+   * the transaction has committed, so a state change and its messages land together.
+   */
+  transaction<T>(fn: (add: (job: NewOutboxJob) => OutboxJob | undefined) => T): T {
+    const added: OutboxJob[] = [];
+    const result = this.options.store.transaction(() =>
+      fn((job) => {
+        const stored = this.options.store.outbox.add(job, this.clock());
+        if (stored) added.push(stored);
+        return stored;
+      }),
+    );
+    for (const job of added) this.schedule(job);
+    return result;
+  }
+
+  /** Adds one job; undefined when its key was used before (then nothing is sent). */
+  enqueue(job: NewOutboxJob): OutboxJob | undefined {
+    return this.transaction((add) => add(job));
+  }
+
+  /** Resolves once the job is sent or given up (immediately if it already was). */
+  settled(jobId: number): Promise<OutboxJob> {
+    return new Promise((resolve) => {
+      const now = this.options.store.outbox.get(jobId);
+      if (now && now.state !== 'pending') return resolve(now);
+      const list = this.waiters.get(jobId) ?? [];
+      list.push(resolve);
+      this.waiters.set(jobId, list);
+    });
+  }
+
+  /** Schedules the jobs a previous run left pending, in their original order. */
+  resume(): number {
+    const pending = this.options.store.outbox.pending();
+    for (const job of pending) this.schedule(job);
+    return pending.length;
+  }
+
+  depth(): number {
+    return this.scheduled.size;
+  }
+
+  /** Stops taking jobs and waits (bounded) for the queued ones; what is left stays pending in the store. */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = this.clock() + timeoutMs;
+    while (this.scheduled.size > 0 && this.clock() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    this.stopping = true;
+    for (const s of this.sleeps) {
+      clearTimeout(s.timer);
+      s.resolve();
+    }
+    await this.global.stop({ dropWaitingJobs: true }).catch(() => undefined);
+  }
+
+  private schedule(job: OutboxJob): void {
+    if (this.scheduled.has(job.id) || this.stopping) return;
+    this.scheduled.add(job.id);
+    if (job.method === 'chat.update') this.latestUpdate.set(this.messageKey(job), job.id);
+    const priority = job.key.includes(':card') ? 1 : 5;
+    this.limiters
+      .key(job.channel)
+      .schedule({ priority }, () => this.run(job))
+      .catch((err: unknown) => this.options.logger.error({ err, key: job.key }, 'outbox job crashed'));
+  }
+
+  private messageKey(job: OutboxJob): string {
+    return `${job.channel}:${String(job.payload.ts)}`;
+  }
+
+  private async run(job: OutboxJob): Promise<void> {
+    const { store, logger, metrics } = this.options;
+    try {
+      if (this.stopping) return;
+      if (job.method === 'chat.update' && this.latestUpdate.get(this.messageKey(job)) !== job.id) {
+        store.outbox.markSent(job.id, (job.payload.ts as string | undefined) ?? null, this.clock());
+        return this.settle(job.id, null, null);
+      }
+      for (let attempt = 1; ; attempt++) {
+        store.outbox.countAttempt(job.id);
+        try {
+          const res = job.method === 'chat.postMessage' ? await this.options.chat.chat.postMessage(job.payload) : await this.options.chat.chat.update(job.payload);
+          metrics?.slackCalls.inc({ method: job.method, outcome: 'ok' });
+          store.outbox.markSent(job.id, res.ts ?? null, this.clock());
+          return this.settle(job.id, res.ts ?? null, null);
+        } catch (raw) {
+          const err = raw as SlackCallError;
+          const slackError = err.data?.error ?? err.code ?? 'error';
+          if (err.code === 'slack_webapi_rate_limited_error') {
+            metrics?.slackRateLimited.inc({ method: job.method });
+            metrics?.slackCalls.inc({ method: job.method, outcome: 'rate_limited' });
+            const waitMs = Math.max(1, err.retryAfter ?? 1) * 1000;
+            logger.warn({ key: job.key, waitMs }, 'Slack rate limit: waiting Retry-After');
+            await this.sleep(waitMs);
+            if (this.stopping) return;
+            attempt--; // waiting out a rate limit is not a failed attempt
+            continue;
+          }
+          metrics?.slackCalls.inc({ method: job.method, outcome: 'error' });
+          const permanent = PERMANENT.has(slackError);
+          if (permanent || attempt >= this.maxAttempts) {
+            logger.error({ key: job.key, slackError, attempt }, 'Slack write given up');
+            store.outbox.markFailed(job.id, slackError, this.clock());
+            return this.settle(job.id, null, slackError);
+          }
+          logger.warn({ key: job.key, slackError, attempt }, 'Slack write failed; retrying');
+          await this.sleep(Math.min(30_000, 250 * 2 ** attempt));
+          if (this.stopping) return;
+        }
+      }
+    } finally {
+      this.scheduled.delete(job.id);
+      if (this.latestUpdate.get(this.messageKey(job)) === job.id) this.latestUpdate.delete(this.messageKey(job));
+    }
+  }
+
+  private settle(jobId: number, ts: string | null, error: string | null): void {
+    const job = this.options.store.outbox.get(jobId);
+    if (job?.ref) {
+      const sep = job.ref.lastIndexOf(':');
+      const handler = this.refs.get(job.ref.slice(0, sep));
+      try {
+        handler?.(Number(job.ref.slice(sep + 1)), ts, error);
+      } catch (err) {
+        this.options.logger.error({ err, ref: job.ref }, 'outbox ref handler failed');
+      }
+    }
+    const waiters = this.waiters.get(jobId);
+    this.waiters.delete(jobId);
+    if (job) for (const w of waiters ?? []) w(job);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = {
+        timer: setTimeout(() => {
+          this.sleeps.delete(entry);
+          resolve();
+        }, ms),
+        resolve,
+      };
+      this.sleeps.add(entry);
+    });
+  }
+}
