@@ -72,6 +72,19 @@ const EnvSchema = z.object({
   POLL_INTERVAL_MS: positiveInt(5_000),
   WATCH_INTERVAL_MS: positiveInt(60_000),
   STATE_DB: optionalString.transform((v) => v ?? './data/pgbackup.sqlite'),
+  RESTORE_TIMEOUT_MS: positiveInt(7_200_000),
+  SLACK_CHANNEL_INTERVAL_MS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return 1000;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number of milliseconds, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    }),
   LOG_TAIL_FILE: optionalString,
   LOG_TAIL_COMMAND: optionalString,
   LOG_LEVEL: optionalString
@@ -114,6 +127,10 @@ export interface Config {
   pollIntervalMs: number;
   watchIntervalMs: number;
   stateDb: string;
+  /** How long a restore is followed before the bot gives up waiting for its end. */
+  restoreTimeoutMs: number;
+  /** Spacing of Slack writes in one channel (Slack allows about one message per second). */
+  channelIntervalMs: number;
   logTailFile: string | undefined;
   logTailCommand: string | undefined;
   logLevel: LogLevel;
@@ -207,6 +224,8 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     pollIntervalMs: e.POLL_INTERVAL_MS,
     watchIntervalMs: e.WATCH_INTERVAL_MS,
     stateDb: e.STATE_DB,
+    restoreTimeoutMs: e.RESTORE_TIMEOUT_MS,
+    channelIntervalMs: e.SLACK_CHANNEL_INTERVAL_MS,
     logTailFile: e.LOG_TAIL_FILE,
     logTailCommand: e.LOG_TAIL_COMMAND,
     logLevel: e.LOG_LEVEL as LogLevel,

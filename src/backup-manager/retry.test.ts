@@ -1,0 +1,123 @@
+import { backoffDelay, linkSignals, retryWithBackoff, sleep } from './retry';
+
+const policy = { retries: 3, minDelayMs: 100, maxDelayMs: 1_000 };
+
+describe('backoffDelay', () => {
+  it('grows exponentially from the minimum and stays under the maximum', () => {
+    expect([0, 1, 2, 3, 4, 10, 5_000].map((n) => backoffDelay(n, policy, () => 1))).toEqual([100, 200, 400, 800, 1_000, 1_000, 1_000]);
+  });
+
+  it('jitters over the whole window down to the minimum', () => {
+    expect(backoffDelay(3, policy, () => 0)).toBe(100);
+    expect(backoffDelay(3, policy, () => 0.5)).toBe(450);
+  });
+
+  it('tolerates a maximum below the minimum', () => {
+    expect(backoffDelay(2, { retries: 1, minDelayMs: 50, maxDelayMs: 10 }, () => 1)).toBe(50);
+  });
+});
+
+describe('retryWithBackoff', () => {
+  const fast = { retries: 3, minDelayMs: 0, maxDelayMs: 1 };
+
+  it('returns the first success', async () => {
+    let calls = 0;
+    const result = await retryWithBackoff(
+      async () => {
+        calls++;
+        if (calls < 3) throw new Error('flaky');
+        return 'ok';
+      },
+      { ...fast, shouldRetry: () => true },
+    );
+    expect(result).toBe('ok');
+    expect(calls).toBe(3);
+  });
+
+  it('gives up after the retries with the last error, reporting each retry', async () => {
+    let calls = 0;
+    const retries: number[] = [];
+    await expect(
+      retryWithBackoff(
+        async () => {
+          throw new Error(`fail ${++calls}`);
+        },
+        { ...fast, shouldRetry: () => true, onRetry: (i) => retries.push(i.retry) },
+      ),
+    ).rejects.toThrow('fail 4');
+    expect(calls).toBe(4);
+    expect(retries).toEqual([1, 2, 3]);
+  });
+
+  it('does not retry what shouldRetry refuses', async () => {
+    let calls = 0;
+    await expect(
+      retryWithBackoff(
+        async () => {
+          calls++;
+          throw new Error('permanent');
+        },
+        { ...fast, shouldRetry: () => false },
+      ),
+    ).rejects.toThrow('permanent');
+    expect(calls).toBe(1);
+  });
+
+  it('stops waiting as soon as the signal aborts', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    let calls = 0;
+    const running = retryWithBackoff(
+      async () => {
+        calls++;
+        throw new Error('down');
+      },
+      {
+        retries: 5,
+        minDelayMs: 60_000,
+        maxDelayMs: 60_000,
+        signal: controller.signal,
+        shouldRetry: () => true,
+        onRetry: () => setImmediate(() => controller.abort(reason)),
+      },
+    );
+    await expect(running).rejects.toBe(reason);
+    expect(calls).toBe(1);
+  });
+
+  it('does not start when already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('early'));
+    const fn = jest.fn(async () => 1);
+    await expect(retryWithBackoff(fn, { ...fast, signal: controller.signal, shouldRetry: () => true })).rejects.toThrow('early');
+    expect(fn).not.toHaveBeenCalled();
+  });
+});
+
+describe('sleep and linkSignals', () => {
+  it('sleep resolves without a signal', async () => {
+    await expect(sleep(0)).resolves.toBeUndefined();
+  });
+
+  it('a linked signal follows any input and releases its listeners', () => {
+    const a = new AbortController();
+    const b = new AbortController();
+    const linked = linkSignals(a.signal, undefined, b.signal);
+    b.abort('b');
+    expect(linked.signal.aborted).toBe(true);
+    expect(linked.signal.reason).toBe('b');
+    linked.dispose();
+
+    const again = linkSignals(a.signal);
+    again.dispose();
+    a.abort('a');
+    expect(again.signal.aborted).toBe(false);
+  });
+
+  it('a linked signal starts aborted when an input already is', () => {
+    const a = new AbortController();
+    a.abort('gone');
+    const linked = linkSignals(undefined, a.signal);
+    expect(linked.signal.reason).toBe('gone');
+  });
+});

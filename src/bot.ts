@@ -1,0 +1,189 @@
+import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { BackupManagerApi } from './backup-manager/api';
+import { BackupManagerClient } from './backup-manager/client';
+import { NotFoundError, UnavailableError } from './backup-manager/errors';
+import { secretsOf, type Config } from './config';
+import type { Deps } from './deps';
+import { Metrics } from './http/metrics';
+import { healthRoute, metricsRoute, readinessRoute, type PartState } from './http/routes';
+import { createHttpServer, pathOf, type Route } from './http/server';
+import { redactText } from './logger';
+import { expireDue } from './restores/decide';
+import { RestoreRunner } from './restores/runner';
+import { createSlackApp, EVENTS_PATH, type SlackRuntime } from './slack/app';
+import { renderTransitionReply } from './slack/messages/backup-task';
+import { Outbox } from './slack/outbox';
+import { openStore, type Store } from './store';
+import { FailureWatch } from './tracking/failure-watch';
+import { Poller } from './tracking/poller';
+
+export interface BotOptions {
+  config: Config;
+  logger: Logger;
+  /** Routes served before the bot's own (the sandbox's page and fake Slack). */
+  extraRoutes?: Route[];
+  /** Listen address; loopback by default in tests, all interfaces in production. */
+  host?: string;
+  clock?: () => number;
+  api?: BackupManagerApi;
+}
+
+export interface Bot {
+  server: Server;
+  port: number;
+  url: string;
+  deps: Deps;
+  runner: RestoreRunner;
+  watch: FailureWatch;
+  slack: SlackRuntime;
+  /** Graceful: stop taking work, drain the outbox (bounded), stop followers, close the store. */
+  stop(options?: { drainMs?: number }): Promise<void>;
+}
+
+/** Wires config → store → clients → use cases → Slack and HTTP, and starts everything. */
+export async function startBot(options: BotOptions): Promise<Bot> {
+  const { config, logger } = options;
+  if (!config.slack || !config.backupManager) throw new Error('startBot needs Slack and Backup Manager settings');
+  const clock = options.clock ?? Date.now;
+  const metrics = new Metrics({ defaults: true });
+  const store: Store = openStore(config.stateDb);
+  const api =
+    options.api ??
+    new BackupManagerClient({
+      baseUrl: config.backupManager.url,
+      username: config.backupManager.username,
+      password: config.backupManager.password,
+      ...(config.backupManager.caFile ? { ca: readFileSync(config.backupManager.caFile, 'utf8') } : {}),
+      logger: logger.child({ component: 'backup-manager' }),
+      onRequest: (i) => metrics.managerRequests.observe({ route: i.route, method: i.method, status: String(i.status) }, i.durationMs / 1000),
+    });
+
+  // Slack's client exists only once the app does, and the app needs the deps: the outbox
+  // reaches the client through this late-bound holder.
+  let slackRuntime: SlackRuntime | undefined;
+  const chat = {
+    chat: {
+      postMessage: (args: Record<string, unknown>) => (slackRuntime as SlackRuntime).app.client.chat.postMessage(args as never),
+      update: (args: Record<string, unknown>) => (slackRuntime as SlackRuntime).app.client.chat.update(args as never),
+    },
+  };
+  const outbox = new Outbox({ chat, store, logger: logger.child({ component: 'outbox' }), clock, metrics, channelIntervalMs: config.channelIntervalMs });
+  const poller = new Poller({ api, store, outbox, logger: logger.child({ component: 'poller' }), clock, intervalMs: config.pollIntervalMs, notifyChannel: config.notifyChannel });
+  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock };
+  const secrets = secretsOf(config);
+  const runner = new RestoreRunner(deps, {
+    logFile: config.logTailFile,
+    logCommand: config.logTailCommand,
+    redact: (s) => redactText(s, secrets),
+    timeoutMs: config.restoreTimeoutMs,
+    checkIntervalMs: config.pollIntervalMs,
+    editIntervalMs: Math.max(config.channelIntervalMs, 250),
+  });
+  const watch = new FailureWatch({
+    api,
+    store,
+    outbox,
+    logger: logger.child({ component: 'failure-watch' }),
+    instances: config.watchInstances,
+    intervalMs: config.watchIntervalMs,
+    notifyChannel: config.notifyChannel,
+    clock,
+    outageExpected: () => runner.pgRestoreInProgress(),
+  });
+
+  outbox.onRef('task-parent', (id, ts) => {
+    const task = store.tasks.get(id);
+    if (!task) return;
+    store.tasks.setParentTs(id, ts ?? '');
+    if (!ts) return;
+    outbox.enqueue({
+      key: `task:${id}:reply:${task.status}`,
+      channel: task.channel,
+      method: 'chat.postMessage',
+      payload: { channel: task.channel, thread_ts: ts, ...renderTransitionReply(task, task.status) },
+    });
+  });
+  outbox.onRef('restore-card', (id, ts) => ts && store.restores.setCardTs(id, ts));
+  outbox.onRef('restore-followup', (id, ts) => ts && store.restores.setFollowupTs(id, ts));
+
+  metrics.collect = (m) => {
+    m.trackedTasks.reset();
+    for (const [status, n] of Object.entries(store.tasks.activeCountsByStatus())) m.trackedTasks.set({ status }, n);
+    m.pendingRestores.set(store.restores.pendingCount());
+    m.outboxDepth.set(outbox.depth());
+  };
+
+  const slack = createSlackApp(config.slack, logger, deps, (req) => runner.start(req));
+  slackRuntime = slack;
+
+  const checkManager = async (): Promise<PartState> => {
+    try {
+      await api.getInstance(config.defaultInstance, { retry: false });
+      return 'ok';
+    } catch (err) {
+      if (err instanceof NotFoundError) return 'ok';
+      if (err instanceof UnavailableError && runner.pgRestoreInProgress()) return 'restoring';
+      return 'down';
+    }
+  };
+  const eventsRoute: Route = (req, res) => {
+    if (!slack.requestListener || pathOf(req) !== EVENTS_PATH) return false;
+    slack.requestListener(req, res);
+    return true;
+  };
+  const server = createHttpServer(
+    [
+      healthRoute(),
+      readinessRoute({ slack: async () => (await slack.app.client.auth.test()).ok === true, backupManager: checkManager }),
+      metricsRoute(metrics),
+      eventsRoute,
+      ...(options.extraRoutes ?? []),
+    ],
+    logger,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const resumedJobs = outbox.resume();
+  const resumedRestores = runner.resume();
+  poller.start();
+  watch.start();
+  await slack.start();
+  const expiry = setInterval(() => expireDue(deps), Math.min(30_000, Math.max(250, Math.floor(config.approvalTtlMs / 4))));
+  expiry.unref();
+  logger.info(
+    { port, mode: slack.requestListener ? 'http' : 'socket', resumedJobs, resumedRestores, tracked: store.tasks.listActive().length },
+    'pgbackup-bot started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = (opts: { drainMs?: number } = {}): Promise<void> => {
+    stopping ??= (async () => {
+      clearInterval(expiry);
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      await watch.stop();
+      poller.stop();
+      await runner.stop();
+      await outbox.drain(opts.drainMs ?? 5000);
+      await slack.stop();
+      server.closeAllConnections();
+      await closed;
+      await api.close();
+      store.close();
+      logger.info('pgbackup-bot stopped');
+    })();
+    return stopping;
+  };
+
+  return { server, port, url: `http://127.0.0.1:${port}`, deps, runner, watch, slack, stop };
+}

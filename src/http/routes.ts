@@ -1,0 +1,41 @@
+import type { Metrics } from './metrics';
+import { pathOf, sendJson, type Route } from './server';
+
+/** Process up: nothing else is checked, so an orchestrator never restarts a healthy bot for a slow manager. */
+export function healthRoute(): Route {
+  return (req, res) => {
+    if (req.method !== 'GET' || pathOf(req) !== '/healthz') return false;
+    sendJson(res, 200, { status: 'ok' });
+    return true;
+  };
+}
+
+export type PartState = 'ok' | 'down' | 'restoring';
+
+export interface ReadinessChecks {
+  slack: () => Promise<boolean>;
+  backupManager: () => Promise<PartState>;
+}
+
+/** Ready when Slack accepts the token and the Backup Manager answers; the body says which part is down. */
+export function readinessRoute(checks: ReadinessChecks): Route {
+  return async (req, res) => {
+    if (req.method !== 'GET' || pathOf(req) !== '/readyz') return false;
+    const [slack, backupManager] = await Promise.all([checks.slack().catch(() => false), checks.backupManager().catch((): PartState => 'down')]);
+    const body = { slack: slack ? 'ok' : 'down', backupManager };
+    // An a9s-pg restore takes the manager down by design; the bot is still doing its job then.
+    const ready = slack && backupManager !== 'down';
+    sendJson(res, ready ? 200 : 503, { ready, ...body });
+    return true;
+  };
+}
+
+export function metricsRoute(metrics: Metrics): Route {
+  return async (req, res) => {
+    if (req.method !== 'GET' || pathOf(req) !== '/metrics') return false;
+    const text = await metrics.render();
+    res.writeHead(200, { 'content-type': metrics.contentType });
+    res.end(text);
+    return true;
+  };
+}
