@@ -13,7 +13,7 @@ import { createHttpServer, pathOf, type Route } from './http/server';
 import { redactText } from './logger';
 import { expireDue } from './restores/decide';
 import { RestoreRunner } from './restores/runner';
-import { createSlackApp, EVENTS_PATH, type SlackRuntime } from './slack/app';
+import { createSlackApp, createSlackClient, EVENTS_PATH, type SlackRuntime } from './slack/app';
 import { renderTransitionReply } from './slack/messages/backup-task';
 import { Outbox } from './slack/outbox';
 import { openStore, type Store } from './store';
@@ -29,6 +29,8 @@ export interface BotOptions {
   host?: string;
   clock?: () => number;
   api?: BackupManagerApi;
+  /** Backoff of Backup Manager reads (tests shorten it). */
+  managerRetry?: { retries?: number; minDelayMs?: number; maxDelayMs?: number };
 }
 
 export interface Bot {
@@ -58,16 +60,15 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       password: config.backupManager.password,
       ...(config.backupManager.caFile ? { ca: readFileSync(config.backupManager.caFile, 'utf8') } : {}),
       logger: logger.child({ component: 'backup-manager' }),
+      ...(options.managerRetry ? { retry: options.managerRetry } : {}),
       onRequest: (i) => metrics.managerRequests.observe({ route: i.route, method: i.method, status: String(i.status) }, i.durationMs / 1000),
     });
 
-  // Slack's client exists only once the app does, and the app needs the deps: the outbox
-  // reaches the client through this late-bound holder.
-  let slackRuntime: SlackRuntime | undefined;
+  const web = createSlackClient(config.slack, logger);
   const chat = {
     chat: {
-      postMessage: (args: Record<string, unknown>) => (slackRuntime as SlackRuntime).app.client.chat.postMessage(args as never),
-      update: (args: Record<string, unknown>) => (slackRuntime as SlackRuntime).app.client.chat.update(args as never),
+      postMessage: (args: Record<string, unknown>) => web.chat.postMessage(args as never),
+      update: (args: Record<string, unknown>) => web.chat.update(args as never),
     },
   };
   const outbox = new Outbox({ chat, store, logger: logger.child({ component: 'outbox' }), clock, metrics, channelIntervalMs: config.channelIntervalMs });
@@ -117,7 +118,6 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   };
 
   const slack = createSlackApp(config.slack, logger, deps, (req) => runner.start(req));
-  slackRuntime = slack;
 
   const checkManager = async (): Promise<PartState> => {
     try {
@@ -137,7 +137,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const server = createHttpServer(
     [
       healthRoute(),
-      readinessRoute({ slack: async () => (await slack.app.client.auth.test()).ok === true, backupManager: checkManager }),
+      readinessRoute({ slack: async () => (await web.auth.test()).ok === true, backupManager: checkManager }),
       metricsRoute(metrics),
       eventsRoute,
       ...(options.extraRoutes ?? []),

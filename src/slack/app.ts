@@ -1,5 +1,5 @@
 import type { RequestListener } from 'node:http';
-import { App, HTTPReceiver } from '@slack/bolt';
+import { App, HTTPReceiver, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { SlackConfig } from '../config';
 import type { Deps } from '../deps';
@@ -23,18 +23,26 @@ export interface SlackRuntime {
  * receiver is not started; its request listener is mounted on the bot's own server, next to
  * /healthz and /metrics.
  */
-export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, startRestore: StartRestore): SlackRuntime {
-  const log = boltLogger(logger);
-  const clientOptions = {
+function clientOptions(slack: SlackConfig) {
+  return {
     ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}),
     // The outbox is the one layer that retries and waits out 429s.
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
   };
+}
+
+/** The Web API client of the outbox and the readiness check, configured like the app's own. */
+export function createSlackClient(slack: SlackConfig, logger: Logger): webApi.WebClient {
+  return new webApi.WebClient(slack.botToken, { ...clientOptions(slack), logger: boltLogger(logger) });
+}
+
+export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, startRestore: StartRestore): SlackRuntime {
+  const log = boltLogger(logger);
   let app: App;
   let requestListener: RequestListener | undefined;
   if (slack.appToken) {
-    app = new App({ token: slack.botToken, appToken: slack.appToken, socketMode: true, logger: log, clientOptions });
+    app = new App({ token: slack.botToken, appToken: slack.appToken, socketMode: true, logger: log, clientOptions: clientOptions(slack) });
   } else {
     const receiver = new HTTPReceiver({
       signingSecret: slack.signingSecret ?? '',
@@ -42,7 +50,7 @@ export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, s
       logger: log,
       processBeforeResponse: false,
     });
-    app = new App({ token: slack.botToken, receiver, logger: log, clientOptions });
+    app = new App({ token: slack.botToken, receiver, logger: log, clientOptions: clientOptions(slack) });
     requestListener = receiver.requestListener;
   }
   app.error(async (err) => {

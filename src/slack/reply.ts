@@ -21,7 +21,9 @@ export function ephemeralReply(options: {
   return async (message: SlackMessage) => {
     if (options.respond) {
       try {
-        await options.respond({ response_type: 'ephemeral', replace_original: false, text: message.text, blocks: message.blocks });
+        const res = await options.respond({ response_type: 'ephemeral', replace_original: false, text: message.text, blocks: message.blocks });
+        // Bolt hands back the fetch Response unread; an unread body holds its connection open.
+        await res.arrayBuffer().catch(() => undefined);
         return;
       } catch (err) {
         options.logger.debug({ err: (err as Error).message }, 'response_url failed; using chat.postEphemeral');

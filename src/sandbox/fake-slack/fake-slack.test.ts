@@ -1,0 +1,314 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { webApi } from '@slack/bolt';
+import { createFakeSlack, startFakeSlack, type StartedFakeSlack } from './index';
+
+const TOKEN = 'xoxb-test-token';
+
+/** The client logs Slack's error details itself; the assertions below already check them. */
+const quietLogger: webApi.Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  setLevel: () => undefined,
+  getLevel: () => webApi.LogLevel.ERROR,
+  setName: () => undefined,
+};
+
+function client(fake: { apiUrl: string }, token = TOKEN, extra: Partial<webApi.WebClientOptions> = {}): webApi.WebClient {
+  return new webApi.WebClient(token, {
+    slackApiUrl: fake.apiUrl,
+    retryConfig: { retries: 0 },
+    logger: quietLogger,
+    ...extra,
+  });
+}
+
+const header = (text: string) => ({ type: 'header', text: { type: 'plain_text', text } });
+const approveActions = {
+  type: 'actions',
+  block_id: 'restore:42',
+  elements: [
+    { type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value: '42' },
+  ],
+};
+
+describe('fake Slack Web API', () => {
+  let fake: StartedFakeSlack;
+  const clock = 1_732_590_000_000;
+
+  beforeEach(async () => {
+    fake = await startFakeSlack({ botToken: TOKEN, notInChannel: ['C0ALERTS'], now: () => clock });
+  });
+  afterEach(() => fake.close());
+
+  it('answers auth.test with the bot identity', async () => {
+    const res = await client(fake).auth.test();
+    expect(res).toMatchObject({ ok: true, user: 'pgbackup', team_id: 'T0001', user_id: 'U0BOT', bot_id: 'B0BOT' });
+    expect(fake.apiUrl).toBe(`${fake.url}api/`);
+    expect(fake.apiUrl.endsWith('/')).toBe(true);
+  });
+
+  it('records chat.postMessage with blocks parsed back to objects and returns increasing ts', async () => {
+    const web = client(fake);
+    const first = await web.chat.postMessage({ channel: 'C0OPS', text: 'Backup queued', blocks: [header('Backup'), approveActions] });
+    const second = await web.chat.postMessage({ channel: 'C0OPS', text: 'again' });
+
+    expect(first).toMatchObject({ ok: true, channel: 'C0OPS', message: { text: 'Backup queued', user: 'U0BOT', bot_id: 'B0BOT' } });
+    expect(first.ts).toBe('1732590000.000000');
+    expect(second.ts).toBe('1732590000.000100');
+    expect(fake.calls[0]).toMatchObject({
+      method: 'chat.postMessage',
+      status: 200,
+      args: { channel: 'C0OPS', text: 'Backup queued', blocks: [header('Backup'), approveActions] },
+      response: { ok: true, ts: first.ts },
+    });
+    expect(fake.calls[0]?.args).not.toHaveProperty('token');
+    const ops = fake.snapshot().channels.find((c) => c.id === 'C0OPS');
+    expect(ops?.messages.map((m) => m.text)).toEqual(['Backup queued', 'again']);
+    // Slack fills in the block_id the app left out; clicks report it.
+    expect(ops?.messages[0]?.blocks?.[0]?.block_id).toEqual(expect.any(String));
+    expect(ops?.messages[0]?.blocks?.[1]?.block_id).toBe('restore:42');
+  });
+
+  it('threads replies and keeps reply_broadcast as a boolean', async () => {
+    const web = client(fake);
+    const parent = await web.chat.postMessage({ channel: 'C0OPS', text: 'parent' });
+    await web.chat.postMessage({ channel: 'C0OPS', text: 'failed', thread_ts: parent.ts ?? '', reply_broadcast: true });
+
+    expect(fake.calls[1]?.args).toMatchObject({ thread_ts: parent.ts, reply_broadcast: true });
+    const reply = fake.snapshot().channels[0]?.messages[1];
+    expect(reply).toMatchObject({ thread_ts: parent.ts, reply_broadcast: true, text: 'failed' });
+    await expect(web.chat.postMessage({ channel: 'C0OPS', text: 'x', thread_ts: '1.000000' })).rejects.toMatchObject({
+      code: webApi.ErrorCode.PlatformError,
+      data: { error: 'thread_not_found' },
+    });
+  });
+
+  it('updates a message in place, marks it edited, and refuses an unknown ts', async () => {
+    const web = client(fake);
+    const posted = await web.chat.postMessage({ channel: 'C0OPS', text: 'queued', blocks: [header('queued')] });
+    const updated = await web.chat.update({ channel: 'C0OPS', ts: posted.ts ?? '', text: 'running', blocks: [header('running')] });
+
+    expect(updated).toMatchObject({ ok: true, channel: 'C0OPS', ts: posted.ts, text: 'running' });
+    expect(fake.calls[1]).toMatchObject({ method: 'chat.update', args: { ts: posted.ts, blocks: [header('running')] } });
+    const message = fake.snapshot().channels[0]?.messages[0];
+    expect(message).toMatchObject({ text: 'running', edited: { user: 'U0BOT' } });
+    expect(message?.blocks?.[0]).toMatchObject(header('running'));
+    await expect(web.chat.update({ channel: 'C0OPS', ts: '1.000000', text: 'nope' })).rejects.toMatchObject({
+      data: { error: 'message_not_found' },
+    });
+  });
+
+  it('records chat.postEphemeral and shows it to that user only', async () => {
+    const res = await client(fake).chat.postEphemeral({ channel: 'C0OPS', user: 'U0ALICE', text: 'only you', blocks: [header('h')] });
+
+    expect(res).toEqual(expect.objectContaining({ ok: true, message_ts: expect.any(String) }));
+    expect(fake.calls[0]).toMatchObject({ method: 'chat.postEphemeral', args: { user: 'U0ALICE', blocks: [header('h')] } });
+    const { ephemerals } = fake.snapshot();
+    expect(ephemerals.U0ALICE).toEqual([expect.objectContaining({ channel: 'C0OPS', text: 'only you', ts: res.message_ts })]);
+    expect(ephemerals.U0BOB).toBeUndefined();
+  });
+
+  it('waitForCall resolves with a call made before or after it was asked for', async () => {
+    const web = client(fake);
+    await web.chat.postMessage({ channel: 'C0OPS', text: 'early' });
+    const early = await fake.waitForCall((c) => c.args.text === 'early');
+    expect(early.method).toBe('chat.postMessage');
+
+    const later = fake.waitForCall((c) => c.method === 'chat.postEphemeral');
+    await web.chat.postEphemeral({ channel: 'C0OPS', user: 'U0BOB', text: 'late' });
+    await expect(later).resolves.toMatchObject({ args: { user: 'U0BOB', text: 'late' } });
+
+    await expect(fake.waitForCall((c) => c.method === 'chat.delete', 20)).rejects.toThrow(/chat\.postMessage\(C0OPS\)/);
+  });
+
+  it('answers not_in_channel where the bot was not invited', async () => {
+    const web = client(fake);
+    await expect(web.chat.postMessage({ channel: 'C0ALERTS', text: 'x' })).rejects.toMatchObject({
+      data: { error: 'not_in_channel' },
+    });
+    const info = await web.conversations.info({ channel: 'C0ALERTS' });
+    expect(info.channel).toMatchObject({ id: 'C0ALERTS', name: 'backup-alerts', is_member: false });
+    await expect(web.chat.postMessage({ channel: 'C0NOPE', text: 'x' })).rejects.toMatchObject({
+      data: { error: 'channel_not_found' },
+    });
+  });
+
+  it('refuses a wrong or missing token when a bot token is configured', async () => {
+    await expect(client(fake, 'xoxb-wrong').auth.test()).rejects.toMatchObject({ data: { error: 'invalid_auth' } });
+    const res = await fetch(`${fake.apiUrl}auth.test`, { method: 'POST' });
+    expect(await res.json()).toEqual({ ok: false, error: 'not_authed' });
+    expect(fake.calls.map((c) => c.response.error)).toEqual(['invalid_auth', 'not_authed']);
+  });
+
+  it('accepts a JSON body with a bearer token', async () => {
+    const res = await fetch(`${fake.apiUrl}chat.postMessage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ channel: '#ops', text: 'json', blocks: [header('j')], reply_broadcast: false }),
+    });
+    expect(await res.json()).toMatchObject({ ok: true, channel: 'C0OPS' });
+    expect(fake.calls[0]?.args).toEqual({ channel: '#ops', text: 'json', blocks: [header('j')], reply_broadcast: false });
+  });
+
+  it('answers users.info minimally and unknown methods with unknown_method', async () => {
+    const web = client(fake);
+    const info = await web.users.info({ user: 'U0BOB' });
+    expect(info.user).toMatchObject({ id: 'U0BOB', name: 'bob', is_bot: false });
+    await expect(web.apiCall('files.upload.nope')).rejects.toMatchObject({ data: { error: 'unknown_method' } });
+  });
+
+  it('refuses blocks that break Block Kit limits with invalid_blocks', async () => {
+    await expect(
+      client(fake).chat.postMessage({ channel: 'C0OPS', text: 'x', blocks: [header('h'.repeat(151))] }),
+    ).rejects.toMatchObject({ data: { error: 'invalid_blocks', response_metadata: { messages: [expect.stringContaining('/blocks/0/text/text')] } } });
+    await expect(client(fake).chat.postMessage({ channel: 'C0OPS', text: '' })).rejects.toMatchObject({
+      data: { error: 'no_text' },
+    });
+  });
+
+  it('injects one-shot faults with failNext', async () => {
+    const web = client(fake);
+    fake.failNext('chat.postMessage', { status: 500 });
+    fake.failNext('chat.postMessage', { error: 'channel_not_found' });
+
+    await expect(web.chat.postMessage({ channel: 'C0OPS', text: 'a' })).rejects.toMatchObject({
+      code: webApi.ErrorCode.HTTPError,
+      statusCode: 500,
+    });
+    await expect(web.chat.postMessage({ channel: 'C0OPS', text: 'b' })).rejects.toMatchObject({
+      data: { error: 'channel_not_found' },
+    });
+    await expect(web.chat.postMessage({ channel: 'C0OPS', text: 'c' })).resolves.toMatchObject({ ok: true });
+    expect(fake.calls.map((c) => c.status)).toEqual([500, 200, 200]);
+  });
+
+  it('reset forgets messages, calls and queued faults', async () => {
+    const web = client(fake);
+    await web.chat.postMessage({ channel: 'C0OPS', text: 'a' });
+    fake.failNext('chat.postMessage', { error: 'fatal_error' });
+    fake.reset();
+    expect(fake.calls).toHaveLength(0);
+    await expect(web.chat.postMessage({ channel: 'C0OPS', text: 'b' })).resolves.toMatchObject({ ok: true });
+    expect(fake.snapshot().channels[0]?.messages.map((m) => m.text)).toEqual(['b']);
+  });
+});
+
+describe('fake Slack rate limit', () => {
+  let fake: StartedFakeSlack;
+  let clock = 1_732_590_000_000;
+
+  beforeEach(async () => {
+    fake = await startFakeSlack({ rateLimit: { perChannelPerSecond: 1 }, now: () => clock });
+  });
+  afterEach(() => fake.close());
+
+  it('answers 429 with Retry-After beyond one message per second in a channel', async () => {
+    const web = client(fake, TOKEN, { rejectRateLimitedCalls: true });
+    const posted = await web.chat.postMessage({ channel: 'C0OPS', text: 'first' });
+
+    await expect(web.chat.update({ channel: 'C0OPS', ts: posted.ts ?? '', text: 'too soon' })).rejects.toMatchObject({
+      code: webApi.ErrorCode.RateLimitedError,
+      retryAfter: 1,
+    });
+    const raw = await fetch(`${fake.apiUrl}chat.postMessage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'channel=C0OPS&text=raw',
+    });
+    expect(raw.status).toBe(429);
+    expect(raw.headers.get('retry-after')).toBe('1');
+    expect(await raw.json()).toEqual({ ok: false, error: 'ratelimited' });
+
+    // Another channel has its own budget; the first one recovers after a second.
+    await expect(web.chat.postMessage({ channel: 'C0ALERTS', text: 'elsewhere' })).resolves.toMatchObject({ ok: true });
+    clock += 1000;
+    await expect(web.chat.postMessage({ channel: 'C0OPS', text: 'later' })).resolves.toMatchObject({ ok: true });
+    expect(fake.calls.map((c) => c.status)).toEqual([200, 429, 429, 200, 200]);
+  });
+});
+
+describe('fake Slack response_url', () => {
+  let fake: StartedFakeSlack;
+
+  beforeEach(async () => {
+    fake = await startFakeSlack();
+  });
+  afterEach(() => fake.close());
+
+  const post = (url: string, body: unknown) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('records a response and shows it as an ephemeral to that user', async () => {
+    const url = fake.responseUrlFor({ user: 'U0ALICE', channel: 'C0OPS' });
+    expect(url.startsWith(`${fake.url}response/`)).toBe(true);
+
+    const res = await post(url, { response_type: 'ephemeral', text: 'Usage: /pgbackup now', blocks: [header('Usage')] });
+    expect(res.status).toBe(200);
+    const recorded = await fake.waitForResponse((r) => r.user === 'U0ALICE');
+    expect(recorded).toMatchObject({ channel: 'C0OPS', body: { text: 'Usage: /pgbackup now' } });
+    expect(fake.snapshot().ephemerals.U0ALICE).toEqual([
+      expect.objectContaining({ text: 'Usage: /pgbackup now', source: 'response_url' }),
+    ]);
+  });
+
+  it('posts in the channel for in_channel and replaces or deletes the clicked message', async () => {
+    const command = fake.responseUrlFor({ user: 'U0BOB', channel: 'C0OPS' });
+    await post(command, { response_type: 'in_channel', text: 'visible' });
+    const message = fake.snapshot().channels[0]?.messages[0];
+    expect(message).toMatchObject({ text: 'visible', user: 'U0BOT' });
+
+    const click = fake.responseUrlFor({ user: 'U0BOB', channel: 'C0OPS', messageTs: message?.ts ?? '' });
+    await post(click, { replace_original: true, text: 'replaced' });
+    expect(fake.snapshot().channels[0]?.messages[0]).toMatchObject({ text: 'replaced' });
+    await post(click, { delete_original: true });
+    expect(fake.snapshot().channels[0]?.messages).toEqual([]);
+  });
+
+  it('replaces an ephemeral in place and refuses a sixth use', async () => {
+    const web = client(fake);
+    const eph = await web.chat.postEphemeral({ channel: 'C0OPS', user: 'U0CAROL', text: 'list' });
+    const url = fake.responseUrlFor({ user: 'U0CAROL', channel: 'C0OPS', messageTs: eph.message_ts ?? '', isEphemeral: true });
+    for (let i = 1; i <= 5; i++) {
+      const res = await post(url, { replace_original: true, text: `v${i}` });
+      expect(res.status).toBe(200);
+    }
+    expect(fake.snapshot().ephemerals.U0CAROL).toEqual([expect.objectContaining({ ts: eph.message_ts, text: 'v5' })]);
+    const sixth = await post(url, { replace_original: true, text: 'v6' });
+    expect(sixth.status).toBe(404);
+    expect(await sixth.json()).toEqual({ ok: false, error: 'used_url' });
+    expect(fake.responses).toHaveLength(6);
+  });
+
+  it('answers 404 for an unknown response_url', async () => {
+    const res = await post(`${fake.url}response/deadbeef`, { text: 'x' });
+    expect(res.status).toBe(404);
+    expect(fake.responses).toHaveLength(0);
+  });
+});
+
+describe('createFakeSlack mounted on another server', () => {
+  it('serves its own paths and leaves the rest to the host server', async () => {
+    const fake = createFakeSlack();
+    const server = createServer((req, res) => {
+      if (fake.handle(req, res)) return;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('host');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      fake.setUrl(`http://127.0.0.1:${port}`);
+      expect(fake.apiUrl).toBe(`http://127.0.0.1:${port}/api/`);
+      await expect(client(fake).auth.test()).resolves.toMatchObject({ ok: true });
+      expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).toBe('host');
+    } finally {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+  });
+});

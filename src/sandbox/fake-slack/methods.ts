@@ -1,0 +1,191 @@
+import { parseMessageContent, type ContentError } from './block-limits';
+import { BOT_ID, BOT_NAME, BOT_USER_ID } from './defaults';
+import type { ChannelRateLimiter } from './rate-limiter';
+import type { SlackChannel, StoredMessage } from './types';
+import type { Workspace } from './workspace';
+
+export interface MethodResult {
+  status: number;
+  headers?: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+export interface MethodEnv {
+  workspace: Workspace;
+  limiter: ChannelRateLimiter | undefined;
+  appId: string;
+}
+
+type MethodHandler = (args: Record<string, unknown>, env: MethodEnv) => MethodResult;
+
+const ok = (body: Record<string, unknown>): MethodResult => ({ status: 200, body: { ok: true, ...body } });
+const fail = (error: string, extra: Record<string, unknown> = {}): MethodResult => ({
+  status: 200,
+  body: { ok: false, error, ...extra },
+});
+const contentFailure = (e: ContentError): MethodResult =>
+  fail(e.error, e.messages === undefined ? {} : { errors: e.messages, response_metadata: { messages: e.messages } });
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** Resolves the channel and checks the bot may write there, as every chat.* method does first. */
+function writableChannel(args: Record<string, unknown>, env: MethodEnv): SlackChannel | MethodResult {
+  const ref = str(args.channel);
+  const channel = ref === undefined ? undefined : env.workspace.findChannel(ref);
+  if (channel === undefined) return fail('channel_not_found');
+  if (!env.workspace.botIsMember(channel.id)) return fail('not_in_channel');
+  return channel;
+}
+
+function rateLimited(channel: SlackChannel, env: MethodEnv): MethodResult | undefined {
+  const verdict = env.limiter?.take(channel.id);
+  if (verdict === undefined || verdict.allowed) return undefined;
+  return {
+    status: 429,
+    headers: { 'retry-after': String(verdict.retryAfterSeconds) },
+    body: { ok: false, error: 'ratelimited' },
+  };
+}
+
+const isResult = (v: SlackChannel | MethodResult): v is MethodResult => 'body' in v;
+
+/** The `message` object Slack returns: the stored message without the channel, plus app/team ids. */
+function messageView(message: StoredMessage, env: MethodEnv): Record<string, unknown> {
+  const { channel: _channel, ...rest } = message;
+  return { ...rest, app_id: env.appId, team: env.workspace.team.id };
+}
+
+const postMessage: MethodHandler = (args, env) => {
+  const channel = writableChannel(args, env);
+  if (isResult(channel)) return channel;
+  const parsed = parseMessageContent(args, { requireContent: true });
+  if ('error' in parsed) return contentFailure(parsed);
+  const threadTs = str(args.thread_ts);
+  // Stricter than Slack, which silently orphans such a reply: a wrong thread_ts is always a bot bug.
+  if (threadTs !== undefined && env.workspace.findMessage(channel.id, threadTs) === undefined) return fail('thread_not_found');
+  const limited = rateLimited(channel, env);
+  if (limited !== undefined) return limited;
+  const message = env.workspace.postMessage({
+    channel: channel.id,
+    user: BOT_USER_ID,
+    bot_id: BOT_ID,
+    text: parsed.content.text ?? '',
+    ...(parsed.content.blocks === undefined ? {} : { blocks: parsed.content.blocks }),
+    ...(parsed.content.attachments === undefined ? {} : { attachments: parsed.content.attachments }),
+    ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
+    reply_broadcast: args.reply_broadcast === true,
+  });
+  return ok({ channel: channel.id, ts: message.ts, message: messageView(message, env) });
+};
+
+const update: MethodHandler = (args, env) => {
+  const channel = writableChannel(args, env);
+  if (isResult(channel)) return channel;
+  const ts = str(args.ts);
+  const existing = ts === undefined ? undefined : env.workspace.findMessage(channel.id, ts);
+  if (ts === undefined || existing === undefined) return fail('message_not_found');
+  if (existing.user !== BOT_USER_ID) return fail('cant_update_message');
+  const parsed = parseMessageContent(args, { requireContent: true });
+  if ('error' in parsed) return contentFailure(parsed);
+  const limited = rateLimited(channel, env);
+  if (limited !== undefined) return limited;
+  // Fields left out keep their previous value, as documented for chat.update.
+  const message = env.workspace.updateMessage(channel.id, ts, parsed.content, true);
+  if (message === undefined) return fail('message_not_found');
+  return ok({ channel: channel.id, ts, text: message.text, message: messageView(message, env) });
+};
+
+const postEphemeral: MethodHandler = (args, env) => {
+  const channel = writableChannel(args, env);
+  if (isResult(channel)) return channel;
+  const userRef = str(args.user);
+  const user = userRef === undefined ? undefined : env.workspace.findUser(userRef);
+  if (user === undefined) return fail('user_not_found');
+  if (!channel.members.includes(user.id)) return fail('user_not_in_channel');
+  const parsed = parseMessageContent(args, { requireContent: true });
+  if ('error' in parsed) return contentFailure(parsed);
+  const threadTs = str(args.thread_ts);
+  const ephemeral = env.workspace.postEphemeral({
+    channel: channel.id,
+    user: user.id,
+    from: BOT_USER_ID,
+    text: parsed.content.text ?? '',
+    ...(parsed.content.blocks === undefined ? {} : { blocks: parsed.content.blocks }),
+    ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
+    source: 'chat.postEphemeral',
+  });
+  return ok({ message_ts: ephemeral.ts });
+};
+
+const deleteMessage: MethodHandler = (args, env) => {
+  const channel = writableChannel(args, env);
+  if (isResult(channel)) return channel;
+  const ts = str(args.ts);
+  if (ts === undefined || !env.workspace.deleteMessage(channel.id, ts)) return fail('message_not_found');
+  return ok({ channel: channel.id, ts });
+};
+
+const authTest: MethodHandler = (_args, env) =>
+  ok({
+    url: `https://${env.workspace.team.domain}.slack.com/`,
+    team: env.workspace.team.name,
+    user: BOT_NAME,
+    team_id: env.workspace.team.id,
+    user_id: BOT_USER_ID,
+    bot_id: BOT_ID,
+    is_enterprise_install: false,
+  });
+
+const conversationsInfo: MethodHandler = (args, env) => {
+  const ref = str(args.channel);
+  const channel = ref === undefined ? undefined : env.workspace.findChannel(ref);
+  if (channel === undefined) return fail('channel_not_found');
+  return ok({
+    channel: {
+      id: channel.id,
+      name: channel.name,
+      name_normalized: channel.name,
+      is_channel: true,
+      is_group: false,
+      is_im: false,
+      is_private: false,
+      is_archived: false,
+      is_general: false,
+      is_member: env.workspace.botIsMember(channel.id),
+      context_team_id: env.workspace.team.id,
+      topic: { value: channel.topic, creator: '', last_set: 0 },
+      purpose: { value: channel.topic, creator: '', last_set: 0 },
+    },
+  });
+};
+
+const usersInfo: MethodHandler = (args, env) => {
+  const ref = str(args.user);
+  const user = ref === undefined ? undefined : env.workspace.findUser(ref);
+  if (user === undefined) return fail('user_not_found');
+  return ok({
+    user: {
+      id: user.id,
+      team_id: env.workspace.team.id,
+      name: user.name,
+      real_name: user.realName,
+      deleted: false,
+      is_bot: user.isBot,
+      is_admin: false,
+      tz: 'Europe/Berlin',
+      profile: { real_name: user.realName, display_name: user.name, title: user.title },
+    },
+  });
+};
+
+export const METHODS: Readonly<Record<string, MethodHandler>> = {
+  'auth.test': authTest,
+  'chat.postMessage': postMessage,
+  'chat.update': update,
+  'chat.postEphemeral': postEphemeral,
+  'chat.delete': deleteMessage,
+  'conversations.info': conversationsInfo,
+  'users.info': usersInfo,
+};
+
+export const unknownMethod = (): MethodResult => fail('unknown_method');

@@ -1,0 +1,3 @@
+export * from './fake-slack';
+export { createSandboxRoutes, findPublicDir, type SandboxRoutes, type SandboxRoutesOptions } from './web';
+export * from './slack-requests';

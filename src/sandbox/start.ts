@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { startBot, type Bot } from '../bot';
+import type { Config } from '../config';
+import { seedDemoHistory } from '../simulator/demo';
+import { startSimulator, type Simulator } from '../simulator';
+import { DEFAULT_CHANNELS, startFakeSlack } from './fake-slack';
+import { createSandboxRoutes } from './web';
+
+export const SANDBOX_INSTANCES = ['a9s-pg', 'pg-orders', 'pg-billing'];
+
+export interface Sandbox {
+  bot: Bot;
+  simulator: Simulator;
+  url: string;
+  stop(options?: { drainMs?: number }): Promise<void>;
+}
+
+/**
+ * The whole product on one machine with no credentials: the simulator as the Backup Manager,
+ * a fake Slack workspace in the same process, and a page to use it. Commands and clicks reach
+ * the real Bolt app as signed requests, exactly as from Slack.
+ */
+export async function startSandbox(base: Config, logger: Logger, options: { host?: string; stepMs?: number } = {}): Promise<Sandbox> {
+  const agentLog = join(mkdtempSync(join(tmpdir(), 'pgbackup-sandbox-')), 'production.log');
+  const password = randomBytes(12).toString('hex');
+  const simulator = await startSimulator({
+    port: 0,
+    password,
+    instances: SANDBOX_INSTANCES.filter((i) => i !== 'a9s-pg'),
+    stepMs: options.stepMs ?? 1500,
+    agentLogPath: agentLog,
+    scheduleEveryMs: 90_000,
+    failureRate: 0.15,
+  });
+  seedDemoHistory(simulator, SANDBOX_INSTANCES);
+
+  const signingSecret = randomBytes(16).toString('hex');
+  const botToken = `xoxb-sandbox-${randomBytes(6).toString('hex')}`;
+  // The fake Web API has a loopback port of its own; the page reads it in-process.
+  const fakeSlack = await startFakeSlack({ botToken });
+  const ops = DEFAULT_CHANNELS[0]?.id ?? 'C0OPS';
+  const alerts = DEFAULT_CHANNELS[1]?.id ?? 'C0ALERTS';
+  const mounted: { routes?: ReturnType<typeof createSandboxRoutes> } = {};
+  const config: Config = {
+    ...base,
+    mode: 'sandbox',
+    slack: { botToken, signingSecret, appToken: undefined, apiUrl: fakeSlack.apiUrl },
+    backupManager: { url: simulator.url, username: 'admin', password, caFile: undefined },
+    stateDb: ':memory:',
+    notifyChannel: base.notifyChannel ?? alerts,
+    watchInstances: SANDBOX_INSTANCES,
+    pollIntervalMs: Math.min(base.pollIntervalMs, 1000),
+    watchIntervalMs: Math.min(base.watchIntervalMs, 5000),
+    logTailFile: agentLog,
+    logTailCommand: undefined,
+    restoreTimeoutMs: Math.min(base.restoreTimeoutMs, 10 * 60_000),
+  };
+  // The page needs the bot's /slack/events URL, known once the bot listens: mounted lazily.
+  const bot = await startBot({
+    config,
+    logger,
+    host: options.host ?? '127.0.0.1',
+    extraRoutes: [(req, res) => mounted.routes?.handle(req, res) ?? false],
+  });
+  const url = `http://localhost:${bot.port}/`;
+  mounted.routes = createSandboxRoutes({ fakeSlack, signingSecret, eventsUrl: `http://127.0.0.1:${bot.port}/slack/events` });
+  logger.info({ url, channel: ops }, 'sandbox ready');
+  process.stdout.write(
+    [
+      '',
+      '  ┌──────────────────────────────────────────────────────────────┐',
+      `  │  pgbackup-bot SANDBOX — open ${url.padEnd(32)}│`,
+      '  │  No Slack, no real Backup Manager: a local workspace and the  │',
+      '  │  simulator. Type /pgbackup help in #ops. Ctrl-C to stop.      │',
+      '  └──────────────────────────────────────────────────────────────┘',
+      '',
+    ].join('\n') + '\n',
+  );
+  return {
+    bot,
+    simulator,
+    url,
+    stop: async (opts) => {
+      mounted.routes?.close();
+      await bot.stop(opts);
+      await simulator.close();
+      await fakeSlack.close();
+    },
+  };
+}

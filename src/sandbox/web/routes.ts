@@ -1,0 +1,125 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { FakeSlack } from '../fake-slack';
+import { BodyTooLargeError, mediaType, readBody, requestPath, sendJson } from '../http-util';
+import { EventStream } from './event-stream';
+import { ActionInput, CommandInput, runBlockAction, runSlashCommand, type InteractionDeps, type InteractionOutcome } from './interactions';
+import { findPublicDir, serveStaticFile } from './static-files';
+
+export interface SandboxRoutesOptions {
+  fakeSlack: FakeSlack;
+  signingSecret: string;
+  /** The bot's own /slack/events URL; commands and clicks go there signed, as from Slack. */
+  eventsUrl: string;
+  teamId?: string;
+  ackTimeoutMs?: number;
+  /** Defaults to src/sandbox/public under the project root. */
+  publicDir?: string;
+}
+
+export interface SandboxRoutes {
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Ends the open event streams, so the host server can close. */
+  close(): void;
+}
+
+const STATIC: Readonly<Record<string, string>> = {
+  '/': 'index.html',
+  '/index.html': 'index.html',
+  '/sandbox/app.js': 'app.js',
+  '/sandbox/app.css': 'app.css',
+};
+
+const DismissInput = z.object({ user: z.string().min(1), ts: z.string().min(1) });
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Only JSON is accepted: a page on another site can send a form or text/plain to localhost
+ * without asking, but not JSON, so this keeps other sites from typing commands here.
+ */
+async function readJson<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<T> {
+  if (mediaType(req) !== 'application/json') throw new HttpError(415, 'send application/json');
+  let json: unknown;
+  try {
+    json = JSON.parse(await readBody(req, 64 * 1024));
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new HttpError(413, error.message);
+    throw new HttpError(400, 'body is not JSON');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new HttpError(400, z.prettifyError(parsed.error));
+  return parsed.data;
+}
+
+function sendOutcome(res: ServerResponse, outcome: InteractionOutcome): void {
+  const { httpStatus, ...body } = outcome;
+  sendJson(res, httpStatus, body);
+}
+
+export function createSandboxRoutes(options: SandboxRoutesOptions): SandboxRoutes {
+  const publicDir = options.publicDir ?? findPublicDir();
+  const stream = new EventStream(options.fakeSlack);
+  const deps: InteractionDeps = {
+    fakeSlack: options.fakeSlack,
+    signingSecret: options.signingSecret,
+    eventsUrl: options.eventsUrl,
+    ...(options.teamId === undefined ? {} : { teamId: options.teamId }),
+    ...(options.ackTimeoutMs === undefined ? {} : { ackTimeoutMs: options.ackTimeoutMs }),
+  };
+
+  const posts: Readonly<Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>> = {
+    '/sandbox/command': async (req, res) => sendOutcome(res, await runSlashCommand(deps, await readJson(req, CommandInput))),
+    '/sandbox/action': async (req, res) => sendOutcome(res, await runBlockAction(deps, await readJson(req, ActionInput))),
+    '/sandbox/dismiss': async (req, res) => {
+      const input = await readJson(req, DismissInput);
+      const removed = options.fakeSlack.workspace.deleteEphemeral(input.user, input.ts);
+      sendJson(res, removed ? 200 : 404, { ok: removed });
+    },
+  };
+
+  function run(work: Promise<void>, res: ServerResponse): void {
+    work.catch((error: unknown) => {
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      const status = error instanceof HttpError ? error.status : 500;
+      sendJson(res, status, { ok: false, error: error instanceof Error ? error.message : 'internal error' });
+    });
+  }
+
+  return {
+    handle(req, res) {
+      const path = requestPath(req);
+      const method = req.method ?? 'GET';
+      const file = STATIC[path];
+      const post = posts[path];
+      const isGet = method === 'GET' || method === 'HEAD';
+      if (file !== undefined && isGet) {
+        run(serveStaticFile(res, publicDir, file), res);
+      } else if (path === '/sandbox/state' && isGet) {
+        sendJson(res, 200, options.fakeSlack.snapshot(), { 'cache-control': 'no-store' });
+      } else if (path === '/sandbox/events' && isGet) {
+        stream.open(res);
+      } else if (post !== undefined && method === 'POST') {
+        run(post(req, res), res);
+      } else if (file !== undefined || post !== undefined || path === '/sandbox/state' || path === '/sandbox/events') {
+        sendJson(res, 405, { ok: false, error: 'method not allowed' });
+      } else {
+        return false;
+      }
+      return true;
+    },
+    close() {
+      stream.close();
+    },
+  };
+}
