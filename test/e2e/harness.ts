@@ -69,6 +69,7 @@ export class Harness {
       POLL_INTERVAL_MS: '30',
       WATCH_INTERVAL_MS: '3600000',
       SLACK_CHANNEL_INTERVAL_MS: '0',
+      LOG_TAIL_FILE: this.agentLog,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       ...this.options.env,
     };

@@ -1,0 +1,263 @@
+import { ALICE, ALERTS, BOB, CAROL, EVE, Harness, OPS, textOf, type Args } from './harness';
+import type { RecordedCall } from '../../src/sandbox/fake-slack';
+import { blockActionsBody } from '../../src/sandbox/slack-requests';
+
+const PG = 'pg-orders';
+const isCard = (a: Args) => a.channel === OPS.id && a.thread_ts === undefined && /Restore of .* requested/.test(a.text ?? '');
+
+interface Card {
+  ts: string;
+  blocks: unknown[];
+}
+
+async function setup(env: Record<string, string> = {}): Promise<Harness> {
+  return Harness.start({ env, simulator: { instances: [PG] } });
+}
+
+/** Requests a restore of a fresh done backup and returns the posted card. */
+async function requestCard(h: Harness, instance = PG, user = ALICE, reason = 'bad migration'): Promise<{ card: Card; backupId: number }> {
+  const backupId = h.sim.seedBackup(instance, { status: 'done', size: 44985152, createdAt: new Date(Date.now() - 3_600_000) });
+  await h.command(`restore ${backupId} ${instance} ${reason}`, user);
+  const call = await h.waitFor('chat.postMessage', isCard);
+  const args = call.args as Args;
+  return { card: { ts: (call.response as { ts: string }).ts, blocks: args.blocks ?? [] }, backupId };
+}
+
+const restorePosts = (h: Harness) => h.managerRequests('POST', '/backup_agent/restores');
+const cardUpdate = (h: Harness, card: Card, pattern: RegExp): Promise<RecordedCall> =>
+  h.waitFor('chat.update', (a) => a.ts === card.ts && pattern.test(textOf(a)));
+const inThread = (card: Card, pattern: RegExp) => (a: Args) => a.thread_ts === card.ts && pattern.test(textOf(a));
+
+describe('restores: two-person rule, exactly once, log-tail follow-up', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('posts an approval card with instance, backup, size, requester and reason', async () => {
+    h = await setup();
+    const { card, backupId } = await requestCard(h);
+    const text = textOf(h.callsOf('chat.postMessage', isCard)[0]?.args as Args);
+    expect(text).toMatch(new RegExp(`${PG}`));
+    expect(text).toMatch(new RegExp(`${backupId}`));
+    expect(text).toMatch(/42\.9 MiB/);
+    expect(text).toMatch(/U0ALICE/);
+    expect(text).toMatch(/bad migration/);
+    expect(text).toMatch(/restore_approve/);
+    expect(text).toMatch(/"confirm"/);
+    expect(card.blocks.length).toBeGreaterThan(0);
+    expect(restorePosts(h)).toHaveLength(0);
+  });
+
+  it('refuses self-approval: an ephemeral refusal, no restore, the request still pending', async () => {
+    h = await setup();
+    const { card } = await requestCard(h);
+    await h.click(card, 'restore_approve', ALICE);
+    await h.waitForEphemeral(ALICE.id, /can not approve/);
+    expect(restorePosts(h)).toHaveLength(0);
+    expect(h.bot.deps.store.restores.inState('pending')).toHaveLength(1);
+  });
+
+  it("runs exactly one restore with numeric ids on a second person's approval, then follows the log to success", async () => {
+    h = await setup();
+    const { card, backupId } = await requestCard(h);
+    await h.click(card, 'restore_approve', BOB);
+    await cardUpdate(h, card, /Restore running|Approved/);
+    const view = h.sim.view(PG);
+    expect(restorePosts(h)).toHaveLength(1);
+    expect(restorePosts(h)[0]?.body).toEqual({ backup_id: backupId, instance_id: view.id });
+
+    const followup = await h.waitFor('chat.postMessage', inThread(card, /Backup-agent log/));
+    const followupTs = (followup.response as { ts: string }).ts;
+    await h.sim.step();
+    await h.sim.step();
+    const end = await h.waitFor('chat.update', (a) => a.ts === followupTs && /reports \*success\*/.test(textOf(a)));
+    expect(textOf(end.args as Args)).toMatch(/POST \/v1\/restore/);
+    await h.waitFor('chat.postMessage', inThread(card, /succeeded/));
+    await cardUpdate(h, card, /Restore finished/);
+    expect(h.callsOf('chat.postMessage', inThread(card, /U0ALICE.*(finished|succeeded)|succeeded/)).length).toBeGreaterThan(0);
+    await h.waitFor('chat.postMessage', (a) => a.channel === ALERTS.id && /succeeded/.test(a.text ?? ''));
+    expect(restorePosts(h)).toHaveLength(1);
+    expect(h.bot.deps.store.audit.latest().map((e) => e.action)).toEqual(expect.arrayContaining(['restore.pending', 'restore.approved', 'restore.running', 'restore.succeeded']));
+  });
+
+  it('ends the follow-up as a failure on an ERROR line', async () => {
+    h = await setup();
+    h.sim.failNextRestore(PG, 'pg_restore: could not connect');
+    const { card } = await requestCard(h);
+    await h.click(card, 'restore_approve', BOB);
+    const followup = await h.waitFor('chat.postMessage', inThread(card, /Backup-agent log/));
+    await h.sim.step();
+    await h.sim.step();
+    await h.waitFor('chat.update', (a) => a.ts === (followup.response as { ts: string }).ts && /reports a \*failure\*/.test(textOf(a)));
+    await h.waitFor('chat.postMessage', inThread(card, /failed/));
+    await cardUpdate(h, card, /Restore failed/);
+  });
+
+  it('starts one restore when ten people approve at the same moment', async () => {
+    h = await setup();
+    const { card } = await requestCard(h);
+    const approvers = Array.from({ length: 10 }, (_, i) => ({ id: `U0APPROVER${i}`, name: `approver${i}` }));
+    const results = await Promise.all(approvers.map((u) => h.click(card, 'restore_approve', u)));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    await cardUpdate(h, card, /Restore running/);
+    expect(restorePosts(h)).toHaveLength(1);
+    expect(h.bot.deps.store.restores.get(1)?.approvals).toHaveLength(1);
+  });
+
+  it('ignores a redelivered approval: no second restore', async () => {
+    h = await setup();
+    const { card } = await requestCard(h);
+    const body = blockActionsBody({
+      user: BOB,
+      channel: OPS,
+      message: { ts: card.ts, text: '', blocks: card.blocks },
+      messageTs: card.ts,
+      isEphemeral: false,
+      responseUrl: h.slack.responseUrlFor({ user: BOB.id, channel: OPS.id }),
+      action: { actionId: 'restore_approve', blockId: 'restore-1', value: '1' },
+    });
+    expect((await h.post(body)).status).toBe(200);
+    await cardUpdate(h, card, /Restore running/);
+    expect((await h.post(body)).status).toBe(200);
+    await h.waitForEphemeral(BOB.id, /already decided/);
+    expect(restorePosts(h)).toHaveLength(1);
+  });
+
+  it('ends the request on Reject: no restore, the card says who rejected it, later clicks change nothing', async () => {
+    h = await setup();
+    const { card } = await requestCard(h);
+    await h.click(card, 'restore_reject', CAROL);
+    await cardUpdate(h, card, /Rejected.*U0CAROL/);
+    await h.waitFor('chat.postMessage', inThread(card, /Rejected/));
+    await h.click(card, 'restore_approve', BOB);
+    await h.waitForEphemeral(BOB.id, /already decided/);
+    expect(restorePosts(h)).toHaveLength(0);
+  });
+
+  it('lets the requester withdraw, and nobody else', async () => {
+    h = await setup();
+    const { card } = await requestCard(h);
+    await h.click(card, 'restore_withdraw', BOB);
+    await h.waitForEphemeral(BOB.id, /Only the requester/);
+    await h.click(card, 'restore_withdraw', ALICE);
+    await cardUpdate(h, card, /Withdrawn/);
+    expect(restorePosts(h)).toHaveLength(0);
+  });
+
+  it('expires an undecided request: the card says so, a later approval changes nothing', async () => {
+    h = await setup({ APPROVAL_TTL_MS: '300' });
+    const { card } = await requestCard(h);
+    await cardUpdate(h, card, /Expired/);
+    await h.click(card, 'restore_approve', BOB);
+    await h.waitForEphemeral(BOB.id, /expired/);
+    expect(restorePosts(h)).toHaveLength(0);
+  });
+
+  it('refuses approvers outside RESTORE_APPROVERS', async () => {
+    h = await setup({ RESTORE_APPROVERS: `${CAROL.id}` });
+    const { card } = await requestCard(h);
+    await h.click(card, 'restore_approve', EVE);
+    await h.waitForEphemeral(EVE.id, /not one of the people allowed/);
+    expect(restorePosts(h)).toHaveLength(0);
+    await h.click(card, 'restore_approve', CAROL);
+    await cardUpdate(h, card, /Restore running/);
+    expect(restorePosts(h)).toHaveLength(1);
+  });
+
+  it('needs two distinct approvers when RESTORE_APPROVALS=2', async () => {
+    h = await setup({ RESTORE_APPROVALS: '2' });
+    const { card } = await requestCard(h);
+    await h.click(card, 'restore_approve', BOB);
+    await h.waitForEphemeral(BOB.id, /1 more needed/);
+    await h.click(card, 'restore_approve', BOB);
+    await h.waitForEphemeral(BOB.id, /already approved/);
+    expect(restorePosts(h)).toHaveLength(0);
+    await h.click(card, 'restore_approve', CAROL);
+    await cardUpdate(h, card, /Restore running/);
+    expect(restorePosts(h)).toHaveLength(1);
+  });
+
+  it('refuses backups and restores of an instance while its restore runs', async () => {
+    h = await setup();
+    const { card } = await requestCard(h);
+    await h.click(card, 'restore_approve', BOB);
+    await cardUpdate(h, card, /Restore running/);
+    await h.command(`now ${PG}`, CAROL);
+    await h.waitForEphemeral(CAROL.id, /restore of `pg-orders` is in progress/);
+    const other = h.sim.seedBackup(PG, { status: 'done' });
+    await h.command(`restore ${other} ${PG}`, CAROL);
+    await h.waitForEphemeral(CAROL.id, /already in progress/);
+    expect(h.managerRequests('POST', '/backup_agent/backup')).toHaveLength(0);
+  });
+
+  it('refuses a restore of a backup that is not done', async () => {
+    h = await setup();
+    const failed = h.sim.seedBackup(PG, { status: 'failed', msg: 'x' });
+    await h.command(`restore ${failed} ${PG}`);
+    await h.waitForEphemeral(ALICE.id, /only a backup that is done/);
+    await h.command(`restore 99999 ${PG}`);
+    await h.waitForEphemeral(ALICE.id, /no backup `99999`/);
+    expect(h.callsOf('chat.postMessage', isCard)).toHaveLength(0);
+  });
+});
+
+describe('restores of a9s-pg: the manager outage bridged', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function pgCard(): Promise<{ card: Card; newer: number[]; chosen: number }> {
+    const day = 86_400_000;
+    const chosen = h.sim.seedBackup('a9s-pg', { status: 'done', createdAt: new Date(Date.now() - 3 * day) });
+    const newer = [
+      h.sim.seedBackup('a9s-pg', { status: 'done', createdAt: new Date(Date.now() - 2 * day) }),
+      h.sim.seedBackup('a9s-pg', { status: 'failed', msg: 'x', createdAt: new Date(Date.now() - day) }),
+    ];
+    await h.command(`restore ${chosen} a9s-pg`);
+    const call = await h.waitFor('chat.postMessage', isCard);
+    return { card: { ts: (call.response as { ts: string }).ts, blocks: (call.args as Args).blocks ?? [] }, newer, chosen };
+  }
+
+  it('warns on the card, bridges the outage, and names the forgotten backups in the summary', async () => {
+    h = await Harness.start();
+    const { card, newer, chosen } = await pgCard();
+    const cardText = textOf(h.callsOf('chat.postMessage', isCard)[0]?.args as Args);
+    expect(cardText).toMatch(/unavailable/);
+    expect(cardText).toMatch(/not recorded/);
+    expect(cardText).toMatch(/Ghost instances/);
+    for (const id of newer) expect(cardText).toMatch(new RegExp(`• ${id}`));
+
+    await h.click(card, 'restore_approve', BOB);
+    await cardUpdate(h, card, /Restore running/);
+    expect(restorePosts(h)[0]?.body).toEqual({ backup_id: chosen, instance_id: 38 });
+    await h.waitFor('chat.postMessage', inThread(card, /unreachable, as expected/));
+    await h.sim.step();
+    await h.sim.step();
+    await h.sim.step();
+    const summary = await h.waitFor('chat.postMessage', inThread(card, /Restore of `a9s-pg` to backup .* succeeded/));
+    const text = textOf(summary.args as Args);
+    expect(text).toMatch(/no longer known/);
+    for (const id of newer) expect(text).toMatch(new RegExp(`• ${id}`));
+    expect(h.callsOf('chat.postMessage', (a) => a.channel === ALERTS.id && /unreachable/i.test(a.text ?? ''))).toHaveLength(0);
+    expect(h.bot.deps.store.audit.latest().some((e) => e.action === 'restore.succeeded' && e.instance === 'a9s-pg')).toBe(true);
+  });
+
+  it('survives a restart between approval and the end: no second POST, the follow-up goes on', async () => {
+    h = await Harness.start();
+    const { card } = await pgCard();
+    await h.click(card, 'restore_approve', BOB);
+    await h.waitFor('chat.postMessage', inThread(card, /Backup-agent log/));
+    await h.waitFor('chat.postMessage', inThread(card, /unreachable, as expected/));
+    await h.bot.stop();
+    await h.sim.step();
+    await h.startBot();
+    await h.sim.step();
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', inThread(card, /succeeded/));
+    expect(restorePosts(h)).toHaveLength(1);
+    expect(h.callsOf('chat.postMessage', inThread(card, /Backup-agent log/))).toHaveLength(1);
+    expect(h.callsOf('chat.postMessage', inThread(card, /Restore of `a9s-pg` to backup .* succeeded/))).toHaveLength(1);
+  });
+});
