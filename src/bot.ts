@@ -117,7 +117,14 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     m.outboxDepth.set(outbox.depth());
   };
 
-  const slack = createSlackApp(config.slack, logger, deps, (req) => runner.start(req));
+  const identity = await web.auth.test().then(
+    (r) => ({ botId: r.bot_id, botUserId: r.user_id }),
+    (err: unknown) => {
+      logger.error({ slackError: (err as { data?: { error?: string } }).data?.error ?? (err as Error).message }, 'Slack auth.test failed at start; see /readyz');
+      return {};
+    },
+  );
+  const slack = createSlackApp(config.slack, logger, deps, (req) => runner.start(req), identity);
 
   const checkManager = async (): Promise<PartState> => {
     try {

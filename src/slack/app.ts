@@ -37,12 +37,27 @@ export function createSlackClient(slack: SlackConfig, logger: Logger): webApi.We
   return new webApi.WebClient(slack.botToken, { ...clientOptions(slack), logger: boltLogger(logger) });
 }
 
-export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, startRestore: StartRestore): SlackRuntime {
+/** Who the bot is, from auth.test at start; Bolt then makes no call of its own before serving. */
+export interface BotIdentity {
+  botId?: string;
+  botUserId?: string;
+}
+
+export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, startRestore: StartRestore, identity: BotIdentity = {}): SlackRuntime {
   const log = boltLogger(logger);
+  const common = {
+    token: slack.botToken,
+    logger: log,
+    clientOptions: clientOptions(slack),
+    // Bolt would verify the token with its own auth.test, whose failure it can not report
+    // anywhere useful; the bot checks it itself (startup log, /readyz).
+    tokenVerificationEnabled: false,
+    ...identity,
+  };
   let app: App;
   let requestListener: RequestListener | undefined;
   if (slack.appToken) {
-    app = new App({ token: slack.botToken, appToken: slack.appToken, socketMode: true, logger: log, clientOptions: clientOptions(slack) });
+    app = new App({ ...common, appToken: slack.appToken, socketMode: true });
   } else {
     const receiver = new HTTPReceiver({
       signingSecret: slack.signingSecret ?? '',
@@ -50,7 +65,7 @@ export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, s
       logger: log,
       processBeforeResponse: false,
     });
-    app = new App({ token: slack.botToken, receiver, logger: log, clientOptions: clientOptions(slack) });
+    app = new App({ ...common, receiver });
     requestListener = receiver.requestListener;
   }
   app.error(async (err) => {
