@@ -154,7 +154,10 @@ export class FollowSession {
     try {
       const view = await this.deps.api.getInstance(this.req.instance, { retry: false });
       if (this.isPg) {
-        if (this.logOutcome || this.managerSeenDown) await this.endPg(view);
+        // The manager answering again after its outage, or forgetting the newer backups,
+        // means the restore has happened even when no log line said so.
+        const forgotten = this.req.newerBackups.length > 0 && this.req.newerBackups.every((b) => !view.backups.some((x) => x.id === b.id));
+        if (this.logOutcome || this.managerSeenDown || forgotten) await this.endPg(view);
       } else {
         this.checkServiceRestore(view);
       }
