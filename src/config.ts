@@ -152,14 +152,20 @@ type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env = process.env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Config {
   const problems: string[] = [];
   const parsed = EnvSchema.safeParse(env);
+  const invalid = new Set<string>();
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? 'environment');
+      invalid.add(name);
       problems.push(`${name} ${issue.message}`);
     }
-    throw new ConfigError(problems);
   }
-  const e = parsed.data;
+  // With some variables invalid, the checks across variables below still run on the others
+  // (an invalid one counts as set but unusable), so every problem is reported in one go.
+  const rest = parsed.success ? parsed : EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([k]) => !invalid.has(k))));
+  if (!rest.success) throw new ConfigError(problems);
+  const e = rest.data;
+  const given = (name: keyof typeof e) => (invalid.has(name) ? (env[name] ?? '').trim() !== '' : e[name] !== undefined);
 
   let password = e.BACKUP_MANAGER_PASSWORD;
   if (e.BACKUP_MANAGER_PASSWORD && e.BACKUP_MANAGER_PASSWORD_FILE) {
@@ -180,17 +186,17 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     }
   }
 
-  const hasSlack = e.SLACK_BOT_TOKEN !== undefined;
-  const hasManager = e.BACKUP_MANAGER_URL !== undefined;
+  const hasSlack = given('SLACK_BOT_TOKEN');
+  const hasManager = given('BACKUP_MANAGER_URL');
   const mode = !hasSlack && !hasManager ? 'sandbox' : 'production';
 
   if (mode === 'production') {
     if (!hasSlack) problems.push('SLACK_BOT_TOKEN is required when BACKUP_MANAGER_URL is set (unset both to run the local sandbox)');
     if (!hasManager) problems.push('BACKUP_MANAGER_URL is required when SLACK_BOT_TOKEN is set (unset both to run the local sandbox)');
-    if (hasSlack && !e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
+    if (hasSlack && !given('SLACK_APP_TOKEN') && !given('SLACK_SIGNING_SECRET')) {
       problems.push('SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
     }
-    if (hasManager && password === undefined) {
+    if (hasManager && password === undefined && !e.BACKUP_MANAGER_PASSWORD_FILE) {
       problems.push('BACKUP_MANAGER_PASSWORD or BACKUP_MANAGER_PASSWORD_FILE is required');
     }
   }

@@ -38,8 +38,12 @@ const SECRET_PATTERNS: RegExp[] = [
   /(Basic|Bearer)\s+[A-Za-z0-9+/=._-]{6,}/gi,
 ];
 
-/** user:password@ in a URL keeps the user, loses the password. */
-const URL_CREDENTIALS = /(\/\/[^/\s:@]+:)[^@\s/]+@/g;
+/**
+ * user:password@ in a URL keeps the user, loses the password. `"`, `\`, `<` and `>` can not
+ * be part of a URL's userinfo; excluding them keeps a match inside one JSON string, so
+ * `"http://bm:3000","user":"<@U1>"` is not mistaken for credentials.
+ */
+const URL_CREDENTIALS = /(\/\/[^/\s:@"\\<>]+:)[^@\s/"\\<>]+@/g;
 
 export const REDACTED = '[REDACTED]';
 
@@ -60,8 +64,15 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/** How a secret appears inside a JSON line: escaped once, or twice when a JSON text was logged as a string. */
+function jsonForms(secret: string): string[] {
+  const once = JSON.stringify(secret).slice(1, -1);
+  const twice = JSON.stringify(once).slice(1, -1);
+  return [...new Set([twice, once])];
+}
+
 export function createLogger(options: LoggerOptions): Logger {
-  const secrets = [...(options.secrets ?? [])];
+  const secrets = (options.secrets ?? []).flatMap(jsonForms);
   return pino(
     {
       level: options.level,
@@ -83,12 +94,21 @@ const BOLT_TO_PINO: Record<BoltLogLevel, string> = {
   [BoltLogLevel.ERROR]: 'error',
 };
 
+/** JSON of a logged value; a circular or BigInt-holding one must not make logging throw. */
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 /** Lets Bolt and its Web API client log through our pino logger, with its redaction. */
 export function boltLogger(logger: Logger): BoltLogger {
   let child = logger.child({ component: 'bolt' });
   const write = (level: 'debug' | 'info' | 'warn' | 'error', msg: unknown[]) => {
     const [first, ...rest] = msg;
-    const text = [first, ...rest].map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+    const text = [first, ...rest].map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : safeJson(m))).join(' ');
     child[level](text);
   };
   return {

@@ -25,7 +25,9 @@ const BACKUP_NAME = /^([A-Za-z0-9][A-Za-z0-9._-]{0,150})-(\d{10,16})$/;
 const MAX_REASON = 500;
 
 function shown(word: string): string {
-  const w = word.length > 40 ? `${word.slice(0, 40)}…` : word;
+  // Cut by code points, not UTF-16 units, so an emoji is never split into a lone surrogate.
+  const chars = Array.from(word);
+  const w = chars.length > 40 ? `${chars.slice(0, 40).join('')}…` : word;
   return `"${w.replace(/[`<>&]/g, '')}"`;
 }
 
@@ -38,13 +40,14 @@ export function checkInstance(word: string, ctx: ParseContext): string | undefin
 }
 
 /**
- * After `restore <backup>`, is the next word an instance or the start of the reason? With an
- * allow-list, it is an instance exactly when listed; without one, when it is the default
- * instance or looks like an instance name (has a digit or a hyphen), not a plain word.
+ * After `restore <backup>`, is the next word an instance or the start of the reason? It is an
+ * instance when it is listed or the default, or when it looks like an instance name (has a
+ * digit or a hyphen), not a plain word. An unlisted name is then refused rather than read as
+ * a reason: a restore must never silently fall back to the default instance.
  */
 function looksLikeInstance(word: string, ctx: ParseContext): boolean {
-  if (ctx.allowedInstances.length > 0) return ctx.allowedInstances.includes(word);
-  return word === ctx.defaultInstance || (INSTANCE.test(word) && /[-\d]/.test(word));
+  if (ctx.allowedInstances.includes(word) || word === ctx.defaultInstance) return true;
+  return INSTANCE.test(word) && /[-\d]/.test(word);
 }
 
 export function parseCommand(text: string, ctx: ParseContext): Command {

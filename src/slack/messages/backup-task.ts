@@ -43,7 +43,7 @@ export function renderTransitionReply(task: TrackedTask, status: TaskStatus, raw
     }
     case 'failed': {
       const why = task.msg ? escapeMrkdwn(truncate(task.msg, 2500)) : '_the Backup Manager gave no reason_';
-      return message(`${head} FAILED: ${task.msg ?? 'no reason given'}`, [
+      return message(`${head} FAILED: ${task.msg ? escapeMrkdwn(truncate(task.msg, 1000)) : 'no reason given'}`, [
         section(`${statusLabel('failed')} *Backup ${task.backupId} of ${code(task.instance)} failed.*\n>${why}`),
         context(`Requested by ${user(task.requester)} · run \`/pgbackup now ${task.instance}\` to try again`),
       ]);

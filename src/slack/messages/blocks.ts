@@ -58,7 +58,8 @@ export function button(options: {
       ? {
           confirm: {
             title: { type: 'plain_text', text: truncate(options.confirm.title, 100) },
-            text: { type: 'mrkdwn', text: truncate(options.confirm.text, 300) },
+            // plain_text: the dialog quotes names from outside (instance, backup), which mrkdwn would parse.
+            text: { type: 'plain_text', text: truncate(options.confirm.text, 300) },
             confirm: { type: 'plain_text', text: truncate(options.confirm.confirm, 30) },
             deny: { type: 'plain_text', text: truncate(options.confirm.deny, 30) },
             ...(options.confirm.style ? { style: options.confirm.style } : {}),

@@ -26,3 +26,21 @@ export function renderManagerError(err: unknown, instance: string, doing: string
   const sentence = managerErrorSentence(err, instance);
   return message(`Could not ${doing}: ${sentence}`, [section(`:warning: Could not ${doing}.\n${sentence}`)]);
 }
+
+/** The SQLite code when `err` says the bot's state file can not be written now (locked, read-only, full). */
+export function storeProblem(err: unknown): string | undefined {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN|PERM)/.test(code) ? code : undefined;
+}
+
+/**
+ * For an error no use case anticipated (e.g. the state file locked by another process): what
+ * could not be done, and why in one sentence — never the error's own text or stack.
+ */
+export function renderInternalError(err: unknown, doing: string): SlackMessage {
+  const store = storeProblem(err);
+  const sentence = store
+    ? `The bot's state store is locked or read-only (${store}), so nothing was recorded or started. Try again in a moment.`
+    : 'Something went wrong inside the bot; nothing more was done. The details are in its log.';
+  return message(`Could not ${doing}: ${sentence}`, [section(`:warning: Could not ${doing}.\n${sentence}`)]);
+}

@@ -16,7 +16,11 @@ export const LIMITS = {
 /** Cuts text to a limit, marking the cut so nobody mistakes it for the whole. */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
-  return `${text.slice(0, Math.max(0, max - 1))}…`;
+  let end = Math.max(0, max - 1);
+  // Never cut between the two halves of a surrogate pair: a lone half is not valid text.
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
 }
 
 /** Escapes the three characters Slack treats as control sequences in mrkdwn. */

@@ -1,14 +1,15 @@
 import { message, section, context, type SlackMessage } from './blocks';
 import { code } from './format';
 
+/** mrkdwn: `<` and `>` are written as entities, or Slack would read `<backup>` as a link. */
 export function usageText(defaultInstance: string): string {
   return [
     '*Usage* of `/pgbackup`:',
     `• \`/pgbackup now [instance]\` — back up now and follow it in a thread`,
     `• \`/pgbackup list [instance]\` (or \`status\`) — the latest 10 backups, with a *Restore…* button on each finished one`,
-    `• \`/pgbackup restore <backup> [instance] [reason…]\` — ask for a restore; a second person must approve it`,
+    `• \`/pgbackup restore &lt;backup&gt; [instance] [reason…]\` — ask for a restore; a second person must approve it`,
     `• \`/pgbackup help\` — this text`,
-    `\`<backup>\` is the numeric id (\`148\`) or the backup name (\`a9s-pg-1542859215559\`). The instance defaults to ${code(defaultInstance)}.`,
+    `\`&lt;backup&gt;\` is the numeric id (\`148\`) or the backup name (\`a9s-pg-1542859215559\`). The instance defaults to ${code(defaultInstance)}.`,
   ].join('\n');
 }
 

@@ -96,7 +96,7 @@ export function renderRestoreCard(r: RestoreRequest, now: number): SlackMessage 
   } else {
     blocks.push(context(`Request #${r.id}`));
   }
-  return message(`Restore of ${r.instance} to backup ${r.backupId} requested by ${r.requester}: ${r.state}`, blocks);
+  return message(`Restore of ${r.instance} to backup ${r.backupId} requested by ${escapeMrkdwn(r.requester)}: ${r.state}`, blocks);
 }
 
 /** The thread reply telling the requester what became of their request. */

@@ -25,14 +25,14 @@ const STATE_LINE: Record<FollowupState, string> = {
   'source-ended': ':warning: The log source ended before the restore did. Check the restore by hand.',
 };
 
-/** Code-block of log lines that stays under the section limit, newest lines kept. */
+/** Code-block of log lines (escaped: Slack parses `<…>` even there) that stays under the section limit, newest lines kept. */
 function logBlock(lines: readonly string[]): string {
   const fence = '```';
   const budget = LIMITS.sectionText - 2 * fence.length - 2;
   const kept: string[] = [];
   let used = 0;
   for (let i = lines.length - 1; i >= 0; i--) {
-    const l = (lines[i] as string).replace(/```/g, "'''");
+    const l = escapeMrkdwn((lines[i] as string).replace(/```/g, "'''"));
     if (used + l.length + 1 > budget) break;
     kept.unshift(l);
     used += l.length + 1;
@@ -45,7 +45,7 @@ export function renderLogFollowup(r: RestoreRequest, view: FollowupView): SlackM
   if (view.state === 'unconfigured') {
     return message(`No log source configured for the restore of ${r.instance}; run the tail by hand`, [
       section(head),
-      section(`${STATE_LINE.unconfigured}\nTo watch it by hand, on a machine with BOSH access run:\n\`\`\`${MANUAL_TAIL_COMMAND}\`\`\``),
+      section(`${STATE_LINE.unconfigured}\nTo watch it by hand, on a machine with BOSH access run:\n\`\`\`${escapeMrkdwn(MANUAL_TAIL_COMMAND)}\`\`\``),
     ]);
   }
   const reason = view.reason ? `\n>${escapeMrkdwn(view.reason.slice(0, 500))}` : '';

@@ -6,7 +6,7 @@ import { code, escapeMrkdwn, humanDuration, isoTime, truncate } from './format';
 export function renderFailureNotice(instance: string, backup: Backup, seenAt: number): SlackMessage {
   const why = backup.task?.msg ? escapeMrkdwn(truncate(backup.task.msg, 2500)) : '_the Backup Manager gave no reason_';
   const when = backup.task?.updatedAt ?? backup.task?.createdAt ?? isoTime(seenAt);
-  return message(`Backup ${backup.id} of ${instance} FAILED: ${backup.task?.msg ?? 'no reason given'}`, [
+  return message(`Backup ${backup.id} of ${instance} FAILED: ${backup.task?.msg ? escapeMrkdwn(truncate(backup.task.msg, 1000)) : 'no reason given'}`, [
     section(`:x: *Backup ${backup.id} of ${code(instance)} failed*${backup.backupName ? ` (${code(backup.backupName)})` : ''}\n>${why}`),
     context(`Failed at ${when} · \`/pgbackup list ${instance}\` shows the latest backups · \`/pgbackup now ${instance}\` tries again`),
   ]);
@@ -23,8 +23,4 @@ export function renderRecoveryNotice(instance: string, since: number, now: numbe
   return message(`Backup Manager reachable again after ${humanDuration(now - since)}`, [
     section(`:large_green_circle: *Backup Manager reachable again* after ${humanDuration(now - since)} (watching ${code(instance)}).`),
   ]);
-}
-
-export function renderBackupRefused(instance: string, why: string): SlackMessage {
-  return message(`Backup of ${instance} refused: ${why}`, [section(`:no_entry: ${escapeMrkdwn(why)}`)]);
 }
