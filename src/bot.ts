@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { BackupManagerApi } from './backup-manager/api';
-import { BackupManagerClient } from './backup-manager/client';
+import { BackupManagerClient, type BackupManagerTimeouts } from './backup-manager/client';
 import { NotFoundError, UnavailableError } from './backup-manager/errors';
 import { secretsOf, type Config } from './config';
 import type { Deps } from './deps';
@@ -31,6 +31,10 @@ export interface BotOptions {
   api?: BackupManagerApi;
   /** Backoff of Backup Manager reads (tests shorten it). */
   managerRetry?: { retries?: number; minDelayMs?: number; maxDelayMs?: number };
+  /** Timeouts of Backup Manager requests (tests shorten them; defaults: DEFAULT_TIMEOUTS). */
+  managerTimeouts?: BackupManagerTimeouts;
+  /** How long a store write waits for a lock held elsewhere (default 5000 ms; tests shorten it). */
+  storeBusyTimeoutMs?: number;
 }
 
 export interface Bot {
@@ -51,7 +55,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   if (!config.slack || !config.backupManager) throw new Error('startBot needs Slack and Backup Manager settings');
   const clock = options.clock ?? Date.now;
   const metrics = new Metrics({ defaults: true });
-  const store: Store = openStore(config.stateDb);
+  const store: Store = openStore(config.stateDb, options.storeBusyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.storeBusyTimeoutMs });
   const api =
     options.api ??
     new BackupManagerClient({
@@ -61,6 +65,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       ...(config.backupManager.caFile ? { ca: readFileSync(config.backupManager.caFile, 'utf8') } : {}),
       logger: logger.child({ component: 'backup-manager' }),
       ...(options.managerRetry ? { retry: options.managerRetry } : {}),
+      ...(options.managerTimeouts ? { timeouts: options.managerTimeouts } : {}),
       onRequest: (i) => metrics.managerRequests.observe({ route: i.route, method: i.method, status: String(i.status) }, i.durationMs / 1000),
     });
 
@@ -165,7 +170,15 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   poller.start();
   watch.start();
   await slack.start();
-  const expiry = setInterval(() => expireDue(deps), Math.min(30_000, Math.max(250, Math.floor(config.approvalTtlMs / 4))));
+  const expiry = setInterval(() => {
+    try {
+      expireDue(deps);
+    } catch (err) {
+      // E.g. the state file locked by another process: an exception thrown in a timer would
+      // end the process. The next round expires what this one could not.
+      logger.warn({ err }, 'could not expire restore requests; trying again later');
+    }
+  }, Math.min(30_000, Math.max(250, Math.floor(config.approvalTtlMs / 4))));
   expiry.unref();
   logger.info(
     { port, mode: slack.requestListener ? 'http' : 'socket', resumedJobs, resumedRestores, tracked: store.tasks.listActive().length },

@@ -1,7 +1,7 @@
 import { BackupManagerError } from '../backup-manager/errors';
 import type { InstanceView } from '../backup-manager/schemas';
 import type { Deps, Origin } from '../deps';
-import { renderManagerError } from '../slack/messages/errors';
+import { renderManagerError, storeProblem } from '../slack/messages/errors';
 import { renderNotice } from '../slack/messages/help';
 import { renderBackupParent } from '../slack/messages/backup-task';
 import { code } from '../slack/messages/format';
@@ -34,6 +34,10 @@ export async function triggerBackup(deps: Deps, origin: Origin, instance: string
     return 'error';
   }
 
+  // A backup the bot can not record would run unfollowed: find out before starting one
+  // (throws SQLITE_BUSY/READONLY when the state file can not be written; the caller answers).
+  store.db.transaction(() => undefined).immediate();
+
   let backupId: number;
   try {
     backupId = (await api.triggerBackup(instance)).id;
@@ -57,8 +61,20 @@ export async function triggerBackup(deps: Deps, origin: Origin, instance: string
   }
 
   const now = clock();
-  const task = store.tasks.track({ instance, backupId, channel: origin.channel, requester: origin.user, status: 'queued', at: now });
-  store.audit.record({ at: now, actor: origin.user, action: 'backup.trigger', instance, requestId: null, details: { backupId, channel: origin.channel } });
+  let task: TrackedTask;
+  try {
+    task = store.tasks.track({ instance, backupId, channel: origin.channel, requester: origin.user, status: 'queued', at: now });
+    store.audit.record({ at: now, actor: origin.user, action: 'backup.trigger', instance, requestId: null, details: { backupId, channel: origin.channel } });
+  } catch (err) {
+    // The backup runs, but the state file refused it (locked or read-only since the check above).
+    logger.error({ err, instance, backupId }, 'backup started but could not be recorded');
+    await origin.reply(
+      renderNotice(
+        `:warning: Backup ${backupId} of ${code(instance)} started, but I could not record it${storeProblem(err) ? ` (state store: ${storeProblem(err)})` : ''}, so I am not following it here. \`/pgbackup list ${instance}\` shows how it goes${deps.config.watchInstances.includes(instance) ? '; a failure is still announced by the failure watch' : ''}.`,
+      ),
+    );
+    return 'error';
+  }
   const posted = await postParent(deps, task);
   if (posted !== null) {
     await origin.reply(

@@ -25,6 +25,9 @@ export interface OutboxOptions {
 
 export type RefHandler = (id: number, ts: string | null, error: string | null) => void;
 
+/** Wait before a job whose run failed outside Slack (a store error) is tried again. */
+const CRASH_RETRY_MS = 1000;
+
 /** Slack errors that retrying will not cure. */
 const PERMANENT = new Set([
   'not_in_channel',
@@ -67,6 +70,10 @@ export class Outbox {
   /** Newest pending update per message, so a burst of edits sends only the last one. */
   private readonly latestUpdate = new Map<string, number>();
   private readonly scheduled = new Set<number>();
+  /** When the last Slack write in each channel ended (performance.now()), for spacing the next. */
+  private readonly lastWriteEnded = new Map<string, number>();
+  /** Jobs Slack accepted whose `sent` mark the store refused (e.g. locked): never sent again. */
+  private readonly sentUnrecorded = new Map<number, string | null>();
   private stopping = false;
   private readonly sleeps = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
@@ -144,12 +151,34 @@ export class Outbox {
   private schedule(job: OutboxJob): void {
     if (this.scheduled.has(job.id) || this.stopping) return;
     this.scheduled.add(job.id);
-    if (job.method === 'chat.update') this.latestUpdate.set(this.messageKey(job), job.id);
+    if (job.method === 'chat.update') {
+      // Job ids grow: a retried older edit never takes the place of a newer one.
+      const latest = this.latestUpdate.get(this.messageKey(job));
+      if (latest === undefined || latest < job.id) this.latestUpdate.set(this.messageKey(job), job.id);
+    }
     const priority = job.key.includes(':card') ? 1 : 5;
     this.limiters
       .key(job.channel)
       .schedule({ priority }, () => this.run(job))
-      .catch((err: unknown) => this.options.logger.error({ err, key: job.key }, 'outbox job crashed'));
+      .catch((err: unknown) => {
+        // Typically the store refusing a write (file locked by another process): the job is
+        // still pending there, so try it again later instead of leaving it until a restart.
+        this.options.logger.error({ err, key: job.key }, 'outbox job crashed; retrying later');
+        this.retryLater(job);
+      });
+  }
+
+  private retryLater(job: OutboxJob): void {
+    if (this.stopping) return;
+    const entry = {
+      timer: setTimeout(() => {
+        this.sleeps.delete(entry);
+        if (!this.stopping) this.schedule(job);
+      }, CRASH_RETRY_MS),
+      resolve: () => undefined,
+    };
+    entry.timer.unref?.();
+    this.sleeps.add(entry);
   }
 
   private messageKey(job: OutboxJob): string {
@@ -160,17 +189,23 @@ export class Outbox {
     const { store, logger, metrics } = this.options;
     try {
       if (this.stopping) return;
+      if (this.sentUnrecorded.has(job.id)) {
+        const ts = this.sentUnrecorded.get(job.id) ?? null;
+        store.outbox.markSent(job.id, ts, this.clock());
+        this.sentUnrecorded.delete(job.id);
+        return this.settle(job.id, ts, null);
+      }
       if (job.method === 'chat.update' && this.latestUpdate.get(this.messageKey(job)) !== job.id) {
         store.outbox.markSent(job.id, (job.payload.ts as string | undefined) ?? null, this.clock());
         return this.settle(job.id, null, null);
       }
       for (let attempt = 1; ; attempt++) {
         store.outbox.countAttempt(job.id);
+        let res: { ts?: string };
         try {
-          const res = job.method === 'chat.postMessage' ? await this.options.chat.chat.postMessage(job.payload) : await this.options.chat.chat.update(job.payload);
-          metrics?.slackCalls.inc({ method: job.method, outcome: 'ok' });
-          store.outbox.markSent(job.id, res.ts ?? null, this.clock());
-          return this.settle(job.id, res.ts ?? null, null);
+          const written = await this.write(job);
+          if (written === undefined) return; // stopping: the job stays pending for the next start
+          res = written;
         } catch (raw) {
           const err = raw as SlackCallError;
           const slackError = err.data?.error ?? err.code ?? 'error';
@@ -194,11 +229,36 @@ export class Outbox {
           logger.warn({ key: job.key, slackError, attempt }, 'Slack write failed; retrying');
           await this.sleep(Math.min(30_000, 250 * 2 ** attempt));
           if (this.stopping) return;
+          continue;
         }
+        metrics?.slackCalls.inc({ method: job.method, outcome: 'ok' });
+        // Outside the try above: a store error here must not be taken for a Slack error and
+        // make the message go out again; the job is retried later and only marked sent then.
+        this.sentUnrecorded.set(job.id, res.ts ?? null);
+        store.outbox.markSent(job.id, res.ts ?? null, this.clock());
+        this.sentUnrecorded.delete(job.id);
+        return this.settle(job.id, res.ts ?? null, null);
       }
     } finally {
       this.scheduled.delete(job.id);
       if (this.latestUpdate.get(this.messageKey(job)) === job.id) this.latestUpdate.delete(this.messageKey(job));
+    }
+  }
+
+  /**
+   * One Slack write, started no sooner than `channelIntervalMs` after the previous write in the
+   * same channel ended. Bottleneck's minTime spaces the starts only: when one write reaches
+   * Slack late and the next one early, two land closer than the interval, and a per-channel
+   * limit of one per interval answers 429. Undefined when the outbox stopped while waiting.
+   */
+  private async write(job: OutboxJob): Promise<{ ts?: string } | undefined> {
+    const wait = (this.lastWriteEnded.get(job.channel) ?? -Infinity) + (this.options.channelIntervalMs ?? 1000) - performance.now();
+    if (wait > 0) await this.sleep(wait);
+    if (this.stopping) return undefined;
+    try {
+      return job.method === 'chat.postMessage' ? await this.options.chat.chat.postMessage(job.payload) : await this.options.chat.chat.update(job.payload);
+    } finally {
+      this.lastWriteEnded.set(job.channel, performance.now());
     }
   }
 

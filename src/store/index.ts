@@ -1,5 +1,5 @@
 import { AuditRepo } from './audit';
-import { openDatabase, type Db } from './db';
+import { openDatabase, type Db, type OpenOptions } from './db';
 import { WatchRepo } from './failures';
 import { OutboxJobsRepo } from './outbox-jobs';
 import { RestoresRepo } from './restores';
@@ -24,8 +24,10 @@ export interface Store {
   close(): void;
 }
 
-export function openStore(path: string): Store {
-  const db = openDatabase(path);
+export type { OpenOptions as StoreOptions } from './db';
+
+export function openStore(path: string, options: OpenOptions = {}): Store {
+  const db = openDatabase(path, options);
   return {
     db,
     tasks: new TasksRepo(db),

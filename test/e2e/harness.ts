@@ -3,7 +3,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { startBot, type Bot } from '../../src/bot';
+import { EventEmitter } from 'node:events';
+import { startBot, type Bot, type BotOptions } from '../../src/bot';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { startFakeSlack, type StartedFakeSlack } from '../../src/sandbox/fake-slack';
@@ -25,6 +26,10 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   simulator?: SimulatorOptions;
   slack?: Parameters<typeof startFakeSlack>[0];
+  /** Extra options of the in-process bot (e.g. shorter manager or store timeouts); they win over the harness's. */
+  bot?: Pick<BotOptions, 'managerTimeouts' | 'managerRetry' | 'storeBusyTimeoutMs'>;
+  /** false: start only the simulator and the fake Slack (a test runs the bot as a process and sets `botUrl`). */
+  startBot?: boolean;
 }
 
 /**
@@ -39,6 +44,10 @@ export class Harness {
   config!: Config;
   readonly dir = mkdtempSync(join(tmpdir(), 'pgbackup-e2e-'));
   readonly logs: string[] = [];
+  /** Emits 'line' for every chunk appended to `logs`. */
+  readonly logEvents = new EventEmitter<{ line: [string] }>();
+  /** Where signed requests go when the bot is not the in-process one (a spawned process). */
+  botUrl: string | undefined;
   private readonly options: HarnessOptions;
 
   constructor(options: HarnessOptions = {}) {
@@ -49,7 +58,7 @@ export class Harness {
     const h = new Harness(options);
     h.sim = await startSimulator({ port: 0, password: MANAGER_PASSWORD, stepMs: 0, agentLogPath: join(h.dir, 'production.log'), ...options.simulator });
     h.slack = await startFakeSlack({ botToken: BOT_TOKEN, ...options.slack });
-    await h.startBot();
+    if (options.startBot !== false) await h.startBot();
     return h;
   }
 
@@ -80,16 +89,25 @@ export class Harness {
     this.config = { ...loadConfig(this.env()), port: 0 };
     const sink = new Writable({
       write: (chunk: Buffer, _enc, done) => {
-        this.logs.push(chunk.toString());
+        const line = chunk.toString();
+        this.logs.push(line);
+        this.logEvents.emit('line', line);
         done();
       },
     });
     const logger = createLogger({ level: this.config.logLevel === 'silent' ? 'info' : this.config.logLevel, destination: sink });
-    this.bot = await startBot({ config: this.config, logger, host: '127.0.0.1', managerRetry: { retries: 2, minDelayMs: 5, maxDelayMs: 20 } });
+    this.bot = await startBot({
+      config: this.config,
+      logger,
+      host: '127.0.0.1',
+      managerRetry: { retries: 2, minDelayMs: 5, maxDelayMs: 20 },
+      ...this.options.bot,
+    });
   }
 
   async close(): Promise<void> {
-    await this.bot.stop({ drainMs: 2000 });
+    // Undefined when the harness was started with `startBot: false`.
+    if ((this.bot as Bot | undefined) !== undefined) await this.bot.stop({ drainMs: 2000 });
     await this.sim.close();
     await this.slack.close();
     rmSync(this.dir, { recursive: true, force: true });
@@ -99,7 +117,7 @@ export class Harness {
   async post(body: string, sign: { secret?: string; timestamp?: number } | false = {}): Promise<{ status: number; text: string }> {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
     if (sign) Object.assign(headers, signSlackRequest(sign.secret ?? SIGNING_SECRET, body, sign.timestamp).headers);
-    return httpPost(`${this.bot.url}/slack/events`, headers, body);
+    return httpPost(`${this.botUrl ?? this.bot.url}/slack/events`, headers, body);
   }
 
   /** `/pgbackup <text>` as `user` in `channel`; resolves with the ack. */
@@ -164,6 +182,28 @@ export class Harness {
       };
       events.on('response', check);
       events.on('call', check);
+    });
+  }
+
+  /** Resolves with the first log line matching `pattern` (already written or still to come). */
+  waitForLog(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+    const now = this.logs.find((l) => pattern.test(l));
+    if (now !== undefined) return Promise.resolve(now);
+    return new Promise<string>((resolve, reject) => {
+      const onLine = (line: string) => {
+        if (!pattern.test(line)) return;
+        cleanup();
+        resolve(line);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no log line matching ${pattern}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.logEvents.off('line', onLine);
+      };
+      this.logEvents.on('line', onLine);
     });
   }
 

@@ -1,6 +1,7 @@
 import type { Deps } from '../../../deps';
 import { approveRestore, rejectRestore, withdrawRestore, type DecisionOutcome, type StartRestore } from '../../../restores/decide';
 import type { Origin } from '../../../deps';
+import { renderInternalError } from '../../messages/errors';
 import { parseClick, RequestId, type ButtonArgs } from './payload';
 
 type Decide = (deps: Deps, origin: Origin, id: number) => Promise<DecisionOutcome>;
@@ -19,7 +20,15 @@ function decision(deps: Deps, name: string, decide: Decide) {
       return;
     }
     deps.logger.info({ action: name, user: click.origin.user, request: id.data }, 'restore decision');
-    const outcome = await decide(deps, click.origin, id.data);
+    let outcome: string;
+    try {
+      outcome = await decide(deps, click.origin, id.data);
+    } catch (err) {
+      // E.g. the state file locked by another process: the person who clicked still gets an answer.
+      deps.logger.error({ err, action: name, request: id.data }, 'restore decision failed');
+      await click.origin.reply(renderInternalError(err, `record your ${name} of restore request #${id.data}`));
+      outcome = 'error';
+    }
     deps.metrics.actions.inc({ action: name, outcome });
   };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Deps } from '../../../deps';
 import { requestRestore } from '../../../restores/request';
 import { checkInstance } from '../../command-parser';
+import { renderInternalError } from '../../messages/errors';
 import { renderNotice } from '../../messages/help';
 import { parseClick, type ButtonArgs } from './payload';
 
@@ -26,11 +27,18 @@ export function restoreOpenHandler(deps: Deps) {
       deps.metrics.actions.inc({ action: 'restore_open', outcome: 'refused' });
       return;
     }
-    const outcome = await requestRestore(deps, click.origin, {
-      instance: value.instance,
-      backup: { kind: 'id', id: value.backupId },
-      reason: 'requested with the Restore… button',
-    });
+    let outcome: string;
+    try {
+      outcome = await requestRestore(deps, click.origin, {
+        instance: value.instance,
+        backup: { kind: 'id', id: value.backupId },
+        reason: 'requested with the Restore… button',
+      });
+    } catch (err) {
+      deps.logger.error({ err, action: 'restore_open' }, 'restore request failed');
+      await click.origin.reply(renderInternalError(err, `request the restore of backup ${value.backupId}`));
+      outcome = 'error';
+    }
     deps.metrics.actions.inc({ action: 'restore_open', outcome });
   };
 }

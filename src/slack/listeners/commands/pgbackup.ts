@@ -6,6 +6,7 @@ import type { Deps } from '../../../deps';
 import { requestRestore } from '../../../restores/request';
 import { parseCommand } from '../../command-parser';
 import { renderHelp, renderNotice, renderUsageError } from '../../messages/help';
+import { renderInternalError } from '../../messages/errors';
 import { code } from '../../messages/format';
 import { ephemeralReply } from '../../reply';
 
@@ -44,16 +45,29 @@ export function pgbackupCommand(deps: Deps) {
 
     const origin = { user, channel, reply: ephemeralReply({ respond, client, channel, user, logger }) };
     logger.info({ command: parsed.kind, user, channel, instance: parsed.instance }, 'command');
-    switch (parsed.kind) {
-      case 'now':
-        await ack({ response_type: 'ephemeral', ...renderNotice(`:hourglass_flowing_sand: Asking the Backup Manager for a backup of ${code(parsed.instance)}…`) });
-        return count(await triggerBackup(deps, origin, parsed.instance));
-      case 'list':
-        await ack();
-        return count((await listBackups(deps, origin, parsed.instance)) ? 'ok' : 'error');
-      case 'restore':
-        await ack();
-        return count(await requestRestore(deps, origin, { instance: parsed.instance, backup: parsed.backup, reason: parsed.reason }));
+    let acked = false;
+    try {
+      switch (parsed.kind) {
+        case 'now':
+          await ack({ response_type: 'ephemeral', ...renderNotice(`:hourglass_flowing_sand: Asking the Backup Manager for a backup of ${code(parsed.instance)}…`) });
+          acked = true;
+          return count(await triggerBackup(deps, origin, parsed.instance));
+        case 'list':
+          await ack();
+          acked = true;
+          return count((await listBackups(deps, origin, parsed.instance)) ? 'ok' : 'error');
+        case 'restore':
+          await ack();
+          acked = true;
+          return count(await requestRestore(deps, origin, { instance: parsed.instance, backup: parsed.backup, reason: parsed.reason }));
+      }
+    } catch (err) {
+      // Whoever typed the command is waiting: an error nobody anticipated (e.g. the state file
+      // locked by another process) still gets an answer, and never its text or stack.
+      logger.error({ err, command: parsed.kind, instance: parsed.instance }, 'command failed');
+      if (!acked) throw err;
+      await origin.reply(renderInternalError(err, `run \`/pgbackup ${parsed.kind}\``));
+      count('error');
     }
   };
 }
