@@ -24,6 +24,15 @@ export interface FollowOptions {
 
 export type FollowResult = { outcome: 'succeeded' | 'failed'; detail: string };
 
+/** Longest wait for the log file's first look before the restore is sent anyway. */
+const SOURCE_READY_MS = 2000;
+
+/** Tolerated difference between the bot's clock and the a9s-pg VM's, for log timestamps. */
+const CLOCK_SKEW_MS = 60_000;
+
+/** How long the log may lag behind the manager's own report of a service-instance restore. */
+const LOG_GRACE_MS = 1500;
+
 /**
  * Follows one running restore to its end: the log-tail follow-up message edited in place,
  * the manager's view of the restore (service instances) or its return (a9s-pg, whose restore
@@ -32,6 +41,8 @@ export type FollowResult = { outcome: 'succeeded' | 'failed'; detail: string };
 export class FollowSession {
   private readonly window: LogWindow;
   private source: LogSource | undefined;
+  private sourceReady: Promise<void> = Promise.resolve();
+  private markSourceReady: () => void = () => undefined;
   private state: FollowupState;
   private logOutcome: { outcome: 'success' | 'failure'; line: string } | undefined;
   private managerSeenDown = false;
@@ -41,6 +52,8 @@ export class FollowSession {
   private edits = 0;
   private checking = false;
   private started = false;
+  /** The manager's word on a service-instance restore, held while the log catches up. */
+  private managerEnd: [FollowResult, FollowupState] | undefined;
   private ended = false;
   private readonly done: Promise<FollowResult>;
   private resolveDone!: (r: FollowResult) => void;
@@ -52,7 +65,11 @@ export class FollowSession {
     private readonly options: FollowOptions,
   ) {
     this.isPg = req.instance === A9S_PG;
-    this.window = new LogWindow({ redact: options.redact, outcomeAfterRestoreRequest: true });
+    this.window = new LogWindow({
+      redact: options.redact,
+      outcomeAfterRestoreRequest: true,
+      notBefore: (req.startedAt ?? req.decidedAt ?? deps.clock()) - CLOCK_SKEW_MS,
+    });
     this.state = options.logFile || options.logCommand ? 'following' : 'unconfigured';
     this.done = new Promise((r) => (this.resolveDone = r));
   }
@@ -63,11 +80,23 @@ export class FollowSession {
 
   /**
    * Starts tailing the log. Called before the restore POST, so that every line the restore
-   * writes is seen and no older `success` line can be taken for this restore's.
+   * writes is seen and no older `success` line can be taken for this restore's. A file is
+   * joined at its end, so the POST must wait for that first look (the promise; at most
+   * SOURCE_READY_MS): a `POST /v1/restore` line written before it would be skipped as old,
+   * and then no outcome would ever count. A command (`tail -F`) prints recent lines itself.
    */
-  openSource(): void {
-    if (this.source) return;
+  openSource(): Promise<void> {
+    if (this.source) return this.sourceReady;
     const { deps, req, options } = this;
+    let timer: NodeJS.Timeout | undefined;
+    this.sourceReady = new Promise<void>((resolve) => {
+      this.markSourceReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      timer = setTimeout(this.markSourceReady, SOURCE_READY_MS);
+      timer.unref();
+    });
     this.source = openLogSource(
       { file: options.logFile, command: options.logCommand },
       {
@@ -80,8 +109,11 @@ export class FollowSession {
           }
         },
         initialLines: options.resumed ? 200 : 0,
+        onReady: () => this.markSourceReady(),
       },
     );
+    if (this.source?.kind !== 'file') this.markSourceReady();
+    return this.sourceReady;
   }
 
   /** The restore has started (or, after a restart, is believed to run): follow it to its end. */
@@ -107,7 +139,7 @@ export class FollowSession {
         ref: `restore-followup:${req.id}`,
       });
     }
-    this.openSource();
+    void this.openSource();
     if (this.logOutcome && !this.isPg) {
       void this.end(this.logResult(this.logOutcome), this.logOutcome.outcome);
       return;
@@ -123,6 +155,7 @@ export class FollowSession {
   /** Stops following without deciding anything (shutdown): a restart resumes it. */
   async stop(): Promise<void> {
     this.ended = true;
+    this.markSourceReady();
     this.clearTimers();
     await this.source?.stop();
   }
@@ -191,9 +224,19 @@ export class FollowSession {
     const mine =
       view.restores.find((r) => req.managerRestoreId !== null && r.id === req.managerRestoreId) ??
       [...view.restores].filter((r) => r.backupId === req.backupId || String(r.backupId) === String(req.backupId)).sort((a, b) => b.id - a.id)[0];
-    if (!mine) return;
-    if (mine.status === 'done') void this.end({ outcome: 'succeeded', detail: 'The Backup Manager reports the restore done.' }, this.logOutcome ? this.state : 'success');
-    if (mine.status === 'failed') void this.end({ outcome: 'failed', detail: mine.msg ?? 'The Backup Manager reports the restore failed.' }, 'failure');
+    if (!mine || (mine.status !== 'done' && mine.status !== 'failed')) return;
+    const ending: [FollowResult, FollowupState] =
+      mine.status === 'done'
+        ? [{ outcome: 'succeeded', detail: 'The Backup Manager reports the restore done.' }, 'success']
+        : [{ outcome: 'failed', detail: mine.msg ?? 'The Backup Manager reports the restore failed.' }, 'failure'];
+    if (!this.source || this.managerEnd) {
+      void this.end(...ending);
+      return;
+    }
+    // The manager can be quicker than the log reaches us: give the agent's last lines a
+    // moment to arrive, so the final follow-up shows them.
+    this.managerEnd = ending;
+    this.timers.push(setTimeout(() => void this.end(...ending), LOG_GRACE_MS));
   }
 
   private async endPg(view: InstanceView): Promise<void> {

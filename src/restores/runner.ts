@@ -60,7 +60,9 @@ export class RestoreRunner {
     let managerId: number | null = null;
     let note: string | undefined;
     const session = this.session(req, false);
-    session.openSource();
+    await session.openSource();
+    // Stopped while the log was being opened: send nothing; a restart resumes the request.
+    if (this.sessions.get(req.id) !== session) return;
     try {
       managerId = (await api.triggerRestore(req.backupId, req.instanceNumericId)).id;
     } catch (err) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -19,13 +19,27 @@ export interface Sandbox {
   stop(options?: { drainMs?: number }): Promise<void>;
 }
 
+export interface SandboxOptions {
+  /** Listen address of the bot (and so of the page); loopback by default. */
+  host?: string;
+  /** One simulator step per this many ms (default 1500); tests make it quick. */
+  stepMs?: number;
+  /** Chance (0..1) that a finishing backup or restore fails on its own (default 0.15); tests pass 0. */
+  failureRate?: number;
+  /** Scheduled backups of every instance this often (default 90 s); 0 turns them off. */
+  scheduleEveryMs?: number;
+  /** Print the "open http://localhost:…" box on stdout (default true). */
+  banner?: boolean;
+}
+
 /**
  * The whole product on one machine with no credentials: the simulator as the Backup Manager,
  * a fake Slack workspace in the same process, and a page to use it. Commands and clicks reach
  * the real Bolt app as signed requests, exactly as from Slack.
  */
-export async function startSandbox(base: Config, logger: Logger, options: { host?: string; stepMs?: number } = {}): Promise<Sandbox> {
-  const agentLog = join(mkdtempSync(join(tmpdir(), 'pgbackup-sandbox-')), 'production.log');
+export async function startSandbox(base: Config, logger: Logger, options: SandboxOptions = {}): Promise<Sandbox> {
+  const logDir = mkdtempSync(join(tmpdir(), 'pgbackup-sandbox-'));
+  const agentLog = join(logDir, 'production.log');
   const password = randomBytes(12).toString('hex');
   const simulator = await startSimulator({
     port: 0,
@@ -33,8 +47,8 @@ export async function startSandbox(base: Config, logger: Logger, options: { host
     instances: SANDBOX_INSTANCES.filter((i) => i !== 'a9s-pg'),
     stepMs: options.stepMs ?? 1500,
     agentLogPath: agentLog,
-    scheduleEveryMs: 90_000,
-    failureRate: 0.15,
+    scheduleEveryMs: options.scheduleEveryMs ?? 90_000,
+    failureRate: options.failureRate ?? 0.15,
   });
   seedDemoHistory(simulator, SANDBOX_INSTANCES);
 
@@ -69,17 +83,19 @@ export async function startSandbox(base: Config, logger: Logger, options: { host
   const url = `http://localhost:${bot.port}/`;
   mounted.routes = createSandboxRoutes({ fakeSlack, signingSecret, eventsUrl: `http://127.0.0.1:${bot.port}/slack/events` });
   logger.info({ url, channel: ops }, 'sandbox ready');
-  process.stdout.write(
-    [
-      '',
-      '  ┌──────────────────────────────────────────────────────────────┐',
-      `  │  pgbackup-bot SANDBOX — open ${url.padEnd(32)}│`,
-      '  │  No Slack, no real Backup Manager: a local workspace and the  │',
-      '  │  simulator. Type /pgbackup help in #ops. Ctrl-C to stop.      │',
-      '  └──────────────────────────────────────────────────────────────┘',
-      '',
-    ].join('\n') + '\n',
-  );
+  if (options.banner ?? true) {
+    process.stdout.write(
+      [
+        '',
+        '  ┌──────────────────────────────────────────────────────────────┐',
+        `  │  pgbackup-bot SANDBOX — open ${url.padEnd(32)}│`,
+        '  │  No Slack, no real Backup Manager: a local workspace and the  │',
+        '  │  simulator. Type /pgbackup help in #ops. Ctrl-C to stop.      │',
+        '  └──────────────────────────────────────────────────────────────┘',
+        '',
+      ].join('\n') + '\n',
+    );
+  }
   return {
     bot,
     simulator,
@@ -89,6 +105,7 @@ export async function startSandbox(base: Config, logger: Logger, options: { host
       await bot.stop(opts);
       await simulator.close();
       await fakeSlack.close();
+      rmSync(logDir, { recursive: true, force: true });
     },
   };
 }

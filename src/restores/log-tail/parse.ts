@@ -137,3 +137,24 @@ export function isRestoreRequest(record: AgentLine): boolean {
 function stripEol(line: string): string {
   return line.replace(/\r?\n$/, '').replace(/\r$/, '');
 }
+
+const MONTHS: Readonly<Record<string, number>> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
+
+/**
+ * When a record was logged, in epoch ms, or undefined for text lines and unreadable times.
+ * Logger times carry no zone; BOSH VMs log in UTC, so they are read as UTC.
+ */
+export function recordTime(record: AgentLine): number | undefined {
+  if (record.kind === 'logger') {
+    const t = Date.parse(`${record.time.replace(/(\.\d{3})\d*$/, '$1')}Z`);
+    return Number.isNaN(t) ? undefined : t;
+  }
+  if (record.kind === 'access') {
+    const m = /^(\d{2})\/([A-Za-z]{3})\/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(record.time);
+    const month = m ? MONTHS[m[2] as string] : undefined;
+    if (!m || month === undefined) return undefined;
+    const offset = (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9])) * 60_000;
+    return Date.UTC(Number(m[3]), month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - offset;
+  }
+  return undefined;
+}

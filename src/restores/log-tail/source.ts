@@ -19,6 +19,8 @@ export interface LogSourceHandlers {
   onExit?(exit: CommandExit): void;
   /** File sources only: existing lines to show first. */
   initialLines?: number;
+  /** File sources only: the first look at the file is done; lines written from now on are all seen. */
+  onReady?(): void;
   pollMs?: number;
   graceMs?: number;
 }
@@ -41,6 +43,7 @@ export function openLogSource(config: LogSourceConfig, handlers: LogSourceHandle
       onError: handlers.onError,
       pollMs: handlers.pollMs,
       initialLines: handlers.initialLines,
+      onReady: handlers.onReady,
     });
     return { kind: 'file', stop: () => follower.stop() };
   }

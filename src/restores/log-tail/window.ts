@@ -1,4 +1,4 @@
-import { isRestoreRequest, outcomeOf, parseAgentLine, splitRecords, type Outcome } from './parse';
+import { isRestoreRequest, outcomeOf, parseAgentLine, recordTime, splitRecords, type Outcome } from './parse';
 
 export interface LogWindowOptions {
   /** Applied to every line before it is kept or truncated (truncating first could cut a secret past recognition). */
@@ -16,6 +16,11 @@ export interface LogWindowOptions {
    * shown too, an old `success` from a backup must not end the follow-up.
    */
   outcomeAfterRestoreRequest?: boolean;
+  /**
+   * Records logged before this time (epoch ms) never decide anything: a `tail -F` prints old
+   * lines first, and an earlier restore's `success` must not end this one.
+   */
+  notBefore?: number;
 }
 
 export interface WindowOutcome {
@@ -39,6 +44,7 @@ export class LogWindow {
   private readonly maxChars: number;
   private readonly maxLineChars: number;
   private readonly needsRestoreRequest: boolean;
+  private readonly notBefore: number | undefined;
   private kept: string[] = [];
   private seen = 0;
   private decided: WindowOutcome | undefined;
@@ -50,6 +56,7 @@ export class LogWindow {
     this.maxChars = Math.max(2, Math.floor(options.maxChars ?? DEFAULT_MAX_CHARS));
     this.maxLineChars = Math.min(this.maxChars, Math.max(2, Math.floor(options.maxLineChars ?? DEFAULT_MAX_LINE_CHARS)));
     this.needsRestoreRequest = options.outcomeAfterRestoreRequest ?? false;
+    this.notBefore = options.notBefore;
   }
 
   push(lines: readonly string[]): void {
@@ -86,8 +93,10 @@ export class LogWindow {
     this.seen += 1;
     const parsed = parseAgentLine(record);
     const shown = truncate(this.redact(record), this.maxLineChars);
-    if (isRestoreRequest(parsed)) this.restoreRequested = true;
-    if (!this.decided && (this.restoreRequested || !this.needsRestoreRequest)) {
+    const time = this.notBefore === undefined ? undefined : recordTime(parsed);
+    const old = time !== undefined && this.notBefore !== undefined && time < this.notBefore;
+    if (isRestoreRequest(parsed) && !old) this.restoreRequested = true;
+    if (!this.decided && !old && (this.restoreRequested || !this.needsRestoreRequest)) {
       // Decided on the raw record: redaction must not hide the word that ends the restore.
       const outcome = outcomeOf(parsed);
       if (outcome) this.decided = { outcome, line: shown };

@@ -379,6 +379,11 @@ function renderApiLog() {
 
 let frame = 0;
 let pendingBottom = false;
+// A redraw replaces every button. One between the press and the release of a click would send
+// the release to a new element, and the browser would then fire no click at all; so while a
+// pointer is down the drawing waits, and happens once it is released.
+let pointerDown = false;
+let heldBack = false;
 function render(forceBottom = false) {
   pendingBottom = pendingBottom || forceBottom;
   if (frame) return;
@@ -386,6 +391,10 @@ function render(forceBottom = false) {
   frame = requestAnimationFrame(() => {
     frame = 0;
     if (!state.snapshot) return;
+    if (pointerDown) {
+      heldBack = true;
+      return;
+    }
     const bottom = pendingBottom;
     pendingBottom = false;
     buttons = [];
@@ -602,8 +611,21 @@ function onClick(event) {
   }
 }
 
+function onPointerRelease() {
+  pointerDown = false;
+  // The click of this release is dispatched before the next frame, so drawing now is safe.
+  if (heldBack) {
+    heldBack = false;
+    render();
+  }
+}
+
 function init() {
   document.addEventListener('click', onClick);
+  document.addEventListener('pointerdown', () => { pointerDown = true; }, true);
+  document.addEventListener('pointerup', onPointerRelease, true);
+  document.addEventListener('pointercancel', onPointerRelease, true);
+  window.addEventListener('blur', onPointerRelease);
   $('thread-close').addEventListener('click', () => {
     state.threadTs = null;
     render();
