@@ -1,4 +1,5 @@
 import { checkInstance, parseCommand, type Command, type ParseContext } from './command-parser';
+import { prng } from '../../test/helpers/prng';
 
 const OPEN: ParseContext = { defaultInstance: 'a9s-pg', allowedInstances: [] };
 const LISTED: ParseContext = { defaultInstance: 'a9s-pg', allowedInstances: ['a9s-pg', 'pg1', 'orders-db'] };
@@ -165,17 +166,6 @@ describe('parseCommand grammar', () => {
   });
 });
 
-/** mulberry32: a small seeded PRNG, so the corpus is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VERBS = ['now', 'list', 'status', 'restore', 'help', 'NOW', 'Restore', 'ｎｏｗ', 'now\u200B', '\u200Fnow', 'rest\u00ADore', 'drop', '', '!', '`now`'];
 const ATOMS = [

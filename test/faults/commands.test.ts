@@ -1,6 +1,7 @@
 import { ALICE, BOB, Harness, OPS, textOf, type Args } from '../e2e/harness';
 import { until } from './process';
 import { everythingSaid, expectHealthy, expectNothingLeaked, outboxSettled } from './util';
+import { prng } from '../helpers/prng';
 
 /**
  * 1,000 odd `/pgbackup` texts from a seeded generator, sent as signed slash commands to the
@@ -14,17 +15,6 @@ const INSTANCES = ['a9s-pg', PG];
 const TOTAL = 1000;
 const CONCURRENCY = 8;
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Markup a Slack user could type that must never come back as a live mention or link. */
 const INJECTIONS = [
