@@ -141,12 +141,12 @@ export class FollowSession {
     }
     void this.openSource();
     if (this.logOutcome && !this.isPg) {
-      void this.end(this.logResult(this.logOutcome), this.logOutcome.outcome);
+      this.endSafely(this.logResult(this.logOutcome), this.logOutcome.outcome);
       return;
     }
     const check = setInterval(() => void this.check(), options.checkIntervalMs);
     const timeout = setTimeout(
-      () => void this.end({ outcome: 'failed', detail: `No end of the restore seen within ${humanDuration(options.timeoutMs)}; check it by hand.` }, 'timeout'),
+      () => this.endSafely({ outcome: 'failed', detail: `No end of the restore seen within ${humanDuration(options.timeoutMs)}; check it by hand.` }, 'timeout'),
       Math.max(0, (req.startedAt ?? deps.clock()) + options.timeoutMs - deps.clock()),
     );
     this.timers.push(check, timeout);
@@ -170,7 +170,7 @@ export class FollowSession {
       // A service instance's manager stays up: the log's word is the end. For a9s-pg the
       // manager must answer again first, so the summary can say what it forgot.
       if (!this.isPg && this.started) {
-        void this.end(this.logResult(decided), decided.outcome);
+        this.endSafely(this.logResult(decided), decided.outcome);
         return;
       }
     }
@@ -230,13 +230,13 @@ export class FollowSession {
         ? [{ outcome: 'succeeded', detail: 'The Backup Manager reports the restore done.' }, 'success']
         : [{ outcome: 'failed', detail: mine.msg ?? 'The Backup Manager reports the restore failed.' }, 'failure'];
     if (!this.source || this.managerEnd) {
-      void this.end(...ending);
+      this.endSafely(...ending);
       return;
     }
     // The manager can be quicker than the log reaches us: give the agent's last lines a
     // moment to arrive, so the final follow-up shows them.
     this.managerEnd = ending;
-    this.timers.push(setTimeout(() => void this.end(...ending), LOG_GRACE_MS));
+    this.timers.push(setTimeout(() => this.endSafely(...ending), LOG_GRACE_MS));
   }
 
   private async endPg(view: InstanceView): Promise<void> {
@@ -247,6 +247,13 @@ export class FollowSession {
     if (stillListed > 0) parts.push(`${stillListed} of the newer backups are still listed by the manager.`);
     const outcome = this.logOutcome?.outcome === 'failure' ? 'failed' : 'succeeded';
     await this.end({ outcome, detail: parts.join(' ') }, this.logOutcome ? this.state : 'success');
+  }
+
+  /** For timers and callbacks: a failure to finish (say, a locked store) is logged; a restart resumes. */
+  private endSafely(result: FollowResult, state: FollowupState): void {
+    this.end(result, state).catch((err: unknown) => {
+      this.deps.logger.error({ err, request: this.req.id }, 'could not finish the restore follow-up; a restart resumes it');
+    });
   }
 
   private async end(result: FollowResult, state: FollowupState): Promise<void> {
