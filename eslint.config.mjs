@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['.test-build/**', 'dist/**', 'node_modules/**', 'coverage/**', 'artifacts/**', '*.js', 'src/sandbox/public/**'] },
+  { ignores: ['.test-build/**', '.bench-build/**', 'dist/**', 'node_modules/**', 'coverage/**', 'artifacts/**', '*.js', 'src/sandbox/public/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
