@@ -1,5 +1,5 @@
 import { ALICE, BOB, Harness, OPS, textOf, type Args } from '../e2e/harness';
-import { until } from './process';
+import { until } from '../helpers/bot-process';
 import { everythingSaid, expectHealthy, expectNothingLeaked, outboxSettled } from './util';
 import { prng } from '../helpers/prng';
 

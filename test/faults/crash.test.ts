@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { ALERTS, BOB, Harness, MANAGER_PASSWORD, OPS, textOf, type Args } from '../e2e/harness';
 import { buildForProcessTests } from '../helpers/build';
-import { killHard, reapAll, spawnBot, until, waitReady, type BotProcess } from './process';
+import { killHard, reapAll, spawnBot, until, waitReady, type BotProcess } from '../helpers/bot-process';
 import { basicToken, delivered, expectHealthy, expectNothingLeaked, freePort, isParent, replyIn } from './util';
 
 /**

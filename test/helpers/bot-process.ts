@@ -1,62 +1,78 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { httpGet } from './http';
 
-/** A port that was free a moment ago, for a child process that needs a fixed PORT. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-export function httpGet(url: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    request(url, { agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
-
+/** The bot as a real process (node <main.js>), for tests that SIGKILL it. */
 export interface BotProcess {
   child: ChildProcess;
   url: string;
+  /** stdout and stderr, as written (JSON log lines and any crash message). */
   output: string[];
+  /** Resolves with the exit code or signal once the process is gone. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node main.js` with the given env and resolves once its /readyz answers 200. */
-export async function startBotProcess(main: string, env: Record<string, string>, port: number): Promise<BotProcess> {
-  const child = spawn(process.execPath, [main], { env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Every process spawned here, so a test's afterEach can reap them whatever happened. */
+const live = new Set<BotProcess>();
+
+/** Waits with a short, growing, bounded backoff: for polling another process, which sends no events. */
+export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, tries = 150): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(100, 10 * 2 ** Math.min(i, 4))));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+export function spawnBot(mainJs: string, env: Record<string, string>, port: number): BotProcess {
+  const child = spawn(process.execPath, [mainJs], {
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
   child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const url = `http://127.0.0.1:${port}`;
-  // Bounded: 200 tries of at most a connection attempt plus 25 ms each.
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`bot exited early: ${output.join('')}`);
-    const ready = await httpGet(`${url}/readyz`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ready) return { child, url, output, exited };
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`bot not ready: ${output.join('').slice(-2000)}`);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const bot: BotProcess = { child, url: `http://127.0.0.1:${port}`, output, exited };
+  live.add(bot);
+  void exited.then(() => live.delete(bot));
+  return bot;
 }
 
-/** Kills what is still running, bounded: SIGKILL never waits for the process's consent. */
-export async function killBotProcess(bot: BotProcess | undefined): Promise<void> {
-  if (!bot || bot.child.exitCode !== null || bot.child.signalCode !== null) return;
-  bot.child.kill('SIGKILL');
-  await bot.exited;
+/** Resolves once /readyz answers 200; fails early if the process exits, or after bounded retries. */
+export async function waitReady(bot: BotProcess): Promise<void> {
+  let gone = false;
+  void bot.exited.then(() => (gone = true));
+  await until(`${bot.url}/readyz`, async () => {
+    if (gone) throw new Error(`the bot exited before it was ready:\n${bot.output.join('').slice(-2000)}`);
+    try {
+      const res = await httpGet(`${bot.url}/readyz`, 2000);
+      return res.status === 200 ? true : undefined;
+    } catch {
+      return undefined; // not listening yet
+    }
+  });
+}
+
+/** SIGKILL: no shutdown handler runs, nothing is drained or flushed. */
+export async function killHard(bot: BotProcess): Promise<void> {
+  if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
+  const { signal } = await bot.exited;
+  expect(signal).toBe('SIGKILL');
+}
+
+/** Kills whatever is still running (bounded: a SIGKILLed process is gone within the timeout). */
+export async function reapAll(timeoutMs = 5000): Promise<void> {
+  const waits = [...live].map(async (bot) => {
+    if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([bot.exited, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    bot.child.stdout?.destroy();
+    bot.child.stderr?.destroy();
+  });
+  await Promise.all(waits);
+  live.clear();
 }

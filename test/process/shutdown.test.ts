@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { buildForProcessTests } from '../helpers/build';
-import { freePort, killBotProcess, startBotProcess, type BotProcess } from '../helpers/bot-process';
+import { reapAll, spawnBot, waitReady, type BotProcess } from '../helpers/bot-process';
+import { freePort } from '../helpers/http';
 import { Harness, OPS, type Args } from '../e2e/harness';
 import { slashCommandBody, signSlackRequest } from '../../src/sandbox/slack-requests';
 import { httpPost } from '../e2e/harness';
@@ -13,6 +14,12 @@ describe('graceful shutdown', () => {
   let h: Harness;
   let bot: BotProcess | undefined;
 
+  async function startBotProcess(env: Record<string, string>, port: number): Promise<BotProcess> {
+    const started = spawnBot(main, env, port);
+    await waitReady(started);
+    return started;
+  }
+
   beforeAll(() => {
     main = buildForProcessTests('process');
   }, 120_000);
@@ -24,7 +31,7 @@ describe('graceful shutdown', () => {
   });
 
   afterEach(async () => {
-    await killBotProcess(bot);
+    await reapAll();
     bot = undefined;
     await h.sim.close();
     await h.slack.close();
@@ -38,7 +45,7 @@ describe('graceful shutdown', () => {
   it('exits 0 on SIGTERM during an active task; after a restart the task finishes with no duplicated message', async () => {
     const port = await freePort();
     const env = { ...h.env(), LOG_LEVEL: 'info' };
-    bot = await startBotProcess(main, env, port);
+    bot = await startBotProcess(env, port);
     expect(await command(bot.url, 'now')).toBe(200);
     const parent = await h.waitFor('chat.postMessage', (a) => a.thread_ts === undefined && /Backup of/.test(a.text ?? ''));
     const ts = (parent.response as { ts: string }).ts;
@@ -49,7 +56,7 @@ describe('graceful shutdown', () => {
     expect(bot.output.join('')).toMatch(/pgbackup-bot stopped/);
 
     await h.sim.step();
-    bot = await startBotProcess(main, env, port);
+    bot = await startBotProcess(env, port);
     await h.waitFor('chat.postMessage', (a) => a.thread_ts === ts && statusOf(a) === 'running');
     await h.sim.step();
     await h.waitFor('chat.postMessage', (a) => a.thread_ts === ts && statusOf(a) === 'done');
@@ -64,7 +71,7 @@ describe('graceful shutdown', () => {
     const port = await freePort();
     // Slack failing every post keeps the outbox retrying, so the first signal's drain waits.
     for (let i = 0; i < 20; i++) h.slack.failNext('chat.postMessage', { status: 500 });
-    bot = await startBotProcess(main, { ...h.env(), LOG_LEVEL: 'info' }, port);
+    bot = await startBotProcess({ ...h.env(), LOG_LEVEL: 'info' }, port);
     expect(await command(bot.url, 'now')).toBe(200);
     await h.waitFor('chat.postMessage');
     const current = bot;
