@@ -35,6 +35,8 @@ export interface BotOptions {
   managerTimeouts?: BackupManagerTimeouts;
   /** How long a store write waits for a lock held elsewhere (default 5000 ms; tests shorten it). */
   storeBusyTimeoutMs?: number;
+  /** Socket Mode: how long the start waits for the first connection (default SOCKET_CONNECT_TIMEOUT_MS). */
+  slackConnectTimeoutMs?: number;
 }
 
 export interface Bot {
@@ -149,7 +151,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const server = createHttpServer(
     [
       healthRoute(),
-      readinessRoute({ slack: async () => (await web.auth.test()).ok === true, backupManager: checkManager }),
+      // In Socket Mode the bot hears nothing while its WebSocket is down, whatever auth.test says.
+      readinessRoute({ slack: async () => slack.connected() && (await web.auth.test()).ok === true, backupManager: checkManager }),
       metricsRoute(metrics),
       eventsRoute,
       ...(options.extraRoutes ?? []),
@@ -169,7 +172,6 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const resumedRestores = runner.resume();
   poller.start();
   watch.start();
-  await slack.start();
   const expiry = setInterval(() => {
     try {
       expireDue(deps);
@@ -180,10 +182,6 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     }
   }, Math.min(30_000, Math.max(250, Math.floor(config.approvalTtlMs / 4))));
   expiry.unref();
-  logger.info(
-    { port, mode: slack.requestListener ? 'http' : 'socket', resumedJobs, resumedRestores, tracked: store.tasks.listActive().length },
-    'pgbackup-bot started',
-  );
 
   let stopping: Promise<void> | undefined;
   const stop = (opts: { drainMs?: number } = {}): Promise<void> => {
@@ -204,6 +202,19 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     })();
     return stopping;
   };
+
+  try {
+    await slack.start(options.slackConnectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.slackConnectTimeoutMs });
+  } catch (err) {
+    // Socket Mode refused for good (e.g. a revoked app token): the caller gets no Bot to stop,
+    // so undo the start here; nothing is left listening or polling.
+    await stop({ drainMs: 0 });
+    throw err;
+  }
+  logger.info(
+    { port, mode: slack.requestListener ? 'http' : 'socket', resumedJobs, resumedRestores, tracked: store.tasks.listActive().length },
+    'pgbackup-bot started',
+  );
 
   return { server, port, url: `http://127.0.0.1:${port}`, deps, runner, watch, slack, stop };
 }

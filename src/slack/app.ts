@@ -1,5 +1,5 @@
 import type { RequestListener } from 'node:http';
-import { App, HTTPReceiver, webApi } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { SlackConfig } from '../config';
 import type { Deps } from '../deps';
@@ -10,12 +10,37 @@ import { registerCommands } from './listeners/commands';
 
 export const EVENTS_PATH = '/slack/events';
 
+/** How long start() waits for the first Socket Mode connection before going on without it. */
+export const SOCKET_CONNECT_TIMEOUT_MS = 10_000;
+/** How long stop() waits for Slack to answer the WebSocket close handshake. */
+const SOCKET_CLOSE_TIMEOUT_MS = 5_000;
+
 export interface SlackRuntime {
   app: App;
   /** HTTP mode: serves POST /slack/events (signature checked by Bolt). Undefined in Socket Mode. */
   requestListener: RequestListener | undefined;
-  start(): Promise<void>;
+  /** Socket Mode: whether the WebSocket to Slack is up (Slack's hello received). Always true in HTTP mode. */
+  connected(): boolean;
+  /**
+   * Socket Mode: connects. Resolves once connected, or after `connectTimeoutMs` with the client
+   * still (re)connecting in the background (logged; /readyz says Slack is down meanwhile).
+   * Rejects when Slack refuses the app token for good (e.g. a revoked one).
+   */
+  start(options?: { connectTimeoutMs?: number }): Promise<void>;
+  /** Socket Mode: closes the WebSocket and waits (bounded) until it is closed; no reconnect after. */
   stop(): Promise<void>;
+}
+
+/** Resolves true when `promise` settles within `ms`, false otherwise; never rejects. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    promise.then(done, done);
+  });
 }
 
 /**
@@ -56,8 +81,27 @@ export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, s
   };
   let app: App;
   let requestListener: RequestListener | undefined;
+  let socket: SocketModeReceiver['client'] | undefined;
+  let connected = !slack.appToken;
   if (slack.appToken) {
-    app = new App({ ...common, appToken: slack.appToken, socketMode: true });
+    // Built here rather than by Bolt so the bot can follow the connection's state and wait for
+    // its close. Its Web API client (apps.connections.open) gets only the API URL, not the bot's
+    // `retries: 0`, which Bolt would hand on: @slack/socket-mode then retries that call itself
+    // (its default), where with no retries one failed request during a reconnect ends in an
+    // unhandled rejection inside the library, which ends the process.
+    const receiver = new SocketModeReceiver({
+      appToken: slack.appToken,
+      logger: log,
+      installerOptions: { clientOptions: slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {} },
+    });
+    socket = receiver.client;
+    socket.on('connected', () => {
+      connected = true;
+      logger.info('Slack Socket Mode connected');
+    });
+    // 'close': the WebSocket is gone (a reconnect may follow after a delay).
+    for (const state of ['close', 'reconnecting', 'disconnecting', 'disconnected']) socket.on(state, () => (connected = false));
+    app = new App({ ...common, receiver });
   } else {
     const receiver = new HTTPReceiver({
       signingSecret: slack.signingSecret ?? '',
@@ -76,11 +120,39 @@ export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, s
   return {
     app,
     requestListener,
-    start: async () => {
-      if (slack.appToken) await app.start();
+    connected: () => connected,
+    start: async (options = {}) => {
+      if (!socket) return;
+      const timeoutMs = options.connectTimeoutMs ?? SOCKET_CONNECT_TIMEOUT_MS;
+      // app.start() settles only once Slack's hello arrives, and retries for ever a WebSocket that
+      // fails to open, a network or HTTP error of apps.connections.open, or a Slack error it deems transient.
+      const started: Promise<unknown> = app.start();
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          logger.warn({ timeoutMs }, 'Slack Socket Mode not connected yet; still trying in the background (see /readyz)');
+          resolve();
+        }, timeoutMs);
+        started.then(
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          (err: unknown) => {
+            // After the timeout this settles an already settled promise: handled, and nothing else.
+            clearTimeout(timer);
+            reject(err);
+          },
+        );
+      });
     },
     stop: async () => {
-      if (slack.appToken) await app.stop();
+      if (!socket) return;
+      // Bolt's stop() starts the close handshake without waiting for it to finish.
+      const disconnected = new Promise<void>((resolve) => socket.once('disconnected', () => resolve()));
+      await app.stop();
+      if (!(await settlesWithin(disconnected, SOCKET_CLOSE_TIMEOUT_MS))) {
+        logger.warn('Slack did not finish the Socket Mode close handshake in time; the client closes the connection itself later');
+      }
     },
   };
 }

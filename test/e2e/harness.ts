@@ -27,7 +27,7 @@ export interface HarnessOptions {
   simulator?: SimulatorOptions;
   slack?: Parameters<typeof startFakeSlack>[0];
   /** Extra options of the in-process bot (e.g. shorter manager or store timeouts); they win over the harness's. */
-  bot?: Pick<BotOptions, 'managerTimeouts' | 'managerRetry' | 'storeBusyTimeoutMs'>;
+  bot?: Pick<BotOptions, 'managerTimeouts' | 'managerRetry' | 'storeBusyTimeoutMs' | 'slackConnectTimeoutMs'>;
   /** false: start only the simulator and the fake Slack (a test runs the bot as a process and sets `botUrl`). */
   startBot?: boolean;
 }

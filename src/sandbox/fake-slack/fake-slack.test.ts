@@ -312,3 +312,42 @@ describe('createFakeSlack mounted on another server', () => {
     }
   });
 });
+
+describe('fake Slack in Socket Mode (apps.connections.open)', () => {
+  const WSS = 'ws://127.0.0.1:1/link/?ticket=t1';
+  const APP_TOKEN = 'xapp-1-A0APP-test';
+  let fake: StartedFakeSlack | undefined;
+  afterEach(async () => {
+    await fake?.close();
+    fake = undefined;
+  });
+
+  it('hands out the WebSocket URL for the app-level token and records the call without the token', async () => {
+    fake = await startFakeSlack({ botToken: TOKEN, socketModeUrl: WSS, appToken: APP_TOKEN });
+    await expect(client(fake, APP_TOKEN).apps.connections.open({})).resolves.toMatchObject({ ok: true, url: WSS });
+    expect(fake.calls).toEqual([expect.objectContaining({ method: 'apps.connections.open', status: 200, args: {}, response: { ok: true, url: WSS } })]);
+    // The bot token still works for everything else.
+    await expect(client(fake).auth.test()).resolves.toMatchObject({ ok: true });
+  });
+
+  it('refuses a bot token, another app token and no token, as Slack does', async () => {
+    fake = await startFakeSlack({ botToken: TOKEN, socketModeUrl: WSS, appToken: APP_TOKEN });
+    await expect(client(fake).apps.connections.open({})).rejects.toMatchObject({ data: { ok: false, error: 'not_allowed_token_type' } });
+    await expect(client(fake, 'xapp-1-other').apps.connections.open({})).rejects.toMatchObject({ data: { ok: false, error: 'invalid_auth' } });
+    await expect(client(fake, '').apps.connections.open({})).rejects.toMatchObject({ data: { ok: false, error: 'not_authed' } });
+    // An app token is no bot token.
+    await expect(client(fake, APP_TOKEN).auth.test()).rejects.toMatchObject({ data: { ok: false, error: 'invalid_auth' } });
+  });
+
+  it('accepts any app-level token without appToken, and queued faults still apply', async () => {
+    fake = await startFakeSlack({ socketModeUrl: WSS });
+    fake.failNext('apps.connections.open', { error: 'internal_error' });
+    await expect(client(fake, 'xapp-any').apps.connections.open({})).rejects.toMatchObject({ data: { error: 'internal_error' } });
+    await expect(client(fake, 'xapp-any').apps.connections.open({})).resolves.toMatchObject({ ok: true, url: WSS });
+  });
+
+  it('does not know the method without socketModeUrl (unchanged behaviour)', async () => {
+    fake = await startFakeSlack();
+    await expect(client(fake, APP_TOKEN).apps.connections.open({})).rejects.toMatchObject({ data: { ok: false, error: 'unknown_method' } });
+  });
+});

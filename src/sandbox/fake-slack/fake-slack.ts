@@ -34,6 +34,13 @@ export interface FakeSlackOptions {
   team?: TeamInfo;
   users?: readonly SlackUser[];
   channels?: readonly SlackChannel[];
+  /**
+   * Socket Mode: `apps.connections.open` answers `{ok:true, url}` with this WebSocket URL. It
+   * needs an app-level token (`xapp-…`; a bot token gets `not_allowed_token_type`), and exactly
+   * `appToken` when that is set. Unset, the method is unknown, as before.
+   */
+  socketModeUrl?: string;
+  appToken?: string;
 }
 
 export interface FakeSlack {
@@ -92,13 +99,23 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
     return undefined;
   }
 
+  /** apps.connections.open takes the app-level token, not the bot token. */
+  function appAuthFailure(token: string | undefined): MethodResult | undefined {
+    if (token === undefined) return { status: 200, body: { ok: false, error: 'not_authed' } };
+    if (!token.startsWith('xapp-')) return { status: 200, body: { ok: false, error: 'not_allowed_token_type' } };
+    if (options.appToken !== undefined && token !== options.appToken) return { status: 200, body: { ok: false, error: 'invalid_auth' } };
+    return undefined;
+  }
+
   function invoke(method: string, token: string | undefined, args: Record<string, unknown>): MethodResult {
-    const denied = authFailure(token);
+    const socketMode = method === 'apps.connections.open' ? options.socketModeUrl : undefined;
+    const denied = socketMode === undefined ? authFailure(token) : appAuthFailure(token);
     if (denied !== undefined) return denied;
     const fault = faults.take(method);
     if (fault !== undefined) {
       return { status: fault.status ?? 200, body: { ok: false, error: fault.error ?? 'internal_error' } };
     }
+    if (socketMode !== undefined) return { status: 200, body: { ok: true, url: socketMode } };
     const handler = METHODS[method];
     return handler === undefined ? unknownMethod() : handler(args, { workspace, limiter, appId: SANDBOX_APP_ID });
   }
