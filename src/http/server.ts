@@ -4,9 +4,9 @@ import type { Logger } from 'pino';
 /** A route answers the request and returns true, or returns false to let the next one try. */
 export type Route = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
@@ -26,6 +26,7 @@ export function createHttpServer(routes: readonly Route[], logger: Logger): Serv
   });
 }
 
+/** Path without the query string; `req.url` is relative, so any base works. */
 export function pathOf(req: IncomingMessage): string {
-  return (req.url ?? '/').split('?')[0] ?? '/';
+  return new URL(req.url ?? '/', 'http://localhost').pathname;
 }

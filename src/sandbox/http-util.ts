@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+export { pathOf as requestPath, sendJson } from '../http/server';
 
 /** Large enough for any Block Kit message (50 blocks of 3000 characters), small enough to refuse floods. */
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -20,26 +21,6 @@ export async function readBody(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT)
     chunks.push(buf);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    ...headers,
-  });
-  res.end(payload);
-}
-
-/** Path without the query string; `req.url` is relative, so any base works. */
-export function requestPath(req: IncomingMessage): string {
-  return new URL(req.url ?? '/', 'http://localhost').pathname;
 }
 
 /** The media type without parameters, lower-cased ("application/json; charset=utf-8" → "application/json"). */

@@ -1,17 +1,5 @@
-import { request } from 'node:http';
+import { httpGet as get } from '../helpers/http';
 import { Harness } from './harness';
-
-function get(url: string): Promise<{ status: number; text: string; type: string }> {
-  return new Promise((resolve, reject) => {
-    request(url, { agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), type: String(res.headers['content-type']) }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 /** A minimal reader of the Prometheus text format: `name{labels} value` lines. */
 function parseMetrics(text: string): Map<string, number> {

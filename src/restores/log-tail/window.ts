@@ -1,3 +1,4 @@
+import { truncate } from '../../text';
 import { isRestoreRequest, outcomeOf, parseAgentLine, recordTime, splitRecords, type Outcome } from './parse';
 
 export interface LogWindowOptions {
@@ -32,7 +33,6 @@ export interface WindowOutcome {
 export const DEFAULT_MAX_LINES = 20;
 export const DEFAULT_MAX_CHARS = 2800;
 export const DEFAULT_MAX_LINE_CHARS = 400;
-const ELLIPSIS = '…';
 
 /**
  * The last lines of the agent log, bounded in count and characters, for a Slack message
@@ -116,11 +116,4 @@ export class LogWindow {
   }
 }
 
-/** Cuts to `max` UTF-16 units including the ellipsis, never between the halves of a surrogate pair. */
-export function truncate(line: string, max: number): string {
-  if (line.length <= max) return line;
-  let end = max - ELLIPSIS.length;
-  const last = line.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
-  return line.slice(0, end) + ELLIPSIS;
-}
+export { truncate };

@@ -1,5 +1,7 @@
 import type { TaskStatus } from '../../backup-manager/schemas';
 
+export { truncate } from '../../text';
+
 /** Slack's Block Kit limits (https://api.slack.com/reference/block-kit). */
 export const LIMITS = {
   blocks: 50,
@@ -12,16 +14,6 @@ export const LIMITS = {
   contextElements: 10,
   fallbackText: 3000,
 } as const;
-
-/** Cuts text to a limit, marking the cut so nobody mistakes it for the whole. */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = Math.max(0, max - 1);
-  // Never cut between the two halves of a surrogate pair: a lone half is not valid text.
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${text.slice(0, end)}…`;
-}
 
 /** Escapes the three characters Slack treats as control sequences in mrkdwn. */
 export function escapeMrkdwn(text: string): string {

@@ -1,9 +1,10 @@
+import { AGENT_LOG_PATH } from '../../restores/log-tail/source';
 import type { RestoreRequest } from '../../store';
 import { context, message, section, type SlackMessage } from './blocks';
 import { code, escapeMrkdwn, humanDuration, LIMITS, user } from './format';
 import { newerBackupsList } from './restore-card';
 
-export const AGENT_LOG_PATH = '/var/vcap/sys/log/backup-agent/production.log';
+export { AGENT_LOG_PATH };
 export const MANUAL_TAIL_COMMAND = `bosh -d <a9s-pg deployment> ssh pg/0 -c 'sudo tail -F ${AGENT_LOG_PATH}'`;
 
 export type FollowupState = 'following' | 'success' | 'failure' | 'timeout' | 'unconfigured' | 'source-ended';
