@@ -1,8 +1,14 @@
 import { existsSync } from 'node:fs';
+import packagedChromium from '@sparticuz/chromium';
 import { chromium, type Browser } from 'playwright-core';
 
-/** Debian's Chromium; CI's .ci/run installs it when missing. Playwright never downloads one. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/**
+ * Where a system Chromium may be. A machine that has one (Debian's `chromium`, or `CHROMIUM_PATH`)
+ * uses it; any other falls back to the headless Chromium that `@sparticuz/chromium` ships inside
+ * its npm package, so `npm ci && npm test` needs nothing but Node and npm. Playwright never
+ * downloads a browser.
+ */
+const SYSTEM_CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
 /** The machine has no network: these flags keep Chromium from trying to reach anything. */
 const ARGS = [
@@ -16,9 +22,23 @@ const ARGS = [
   '--disable-sync',
 ];
 
+export interface ChromiumChoice {
+  executablePath: string;
+  args: string[];
+  source: 'system' | 'npm';
+}
+
+/** The system Chromium when there is one, otherwise the one unpacked from `@sparticuz/chromium`. */
+export async function chooseChromium(candidates: readonly (string | undefined)[] = SYSTEM_CANDIDATES): Promise<ChromiumChoice> {
+  const system = candidates.find((path): path is string => path !== undefined && path !== '' && existsSync(path));
+  if (system !== undefined) return { executablePath: system, args: ARGS, source: 'system' };
+  // Unpacks its brotli-packed browser to the temp dir once, then answers the same path.
+  const executablePath = await packagedChromium.executablePath();
+  // Its own flags suit AWS Lambda (single process, no web security); ours are what a test wants.
+  return { executablePath, args: ARGS, source: 'npm' };
+}
+
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`No Chromium at ${CHROMIUM_PATH}: install Debian's chromium package (apt-get install chromium), as .ci/run does.`);
-  }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS });
+  const choice = await chooseChromium();
+  return chromium.launch({ executablePath: choice.executablePath, args: choice.args });
 }
