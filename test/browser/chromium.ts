@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import packagedChromium from '@sparticuz/chromium';
+import { createRequire } from 'node:module';
 import { chromium, type Browser } from 'playwright-core';
 
 /**
@@ -28,12 +28,28 @@ export interface ChromiumChoice {
   source: 'system' | 'npm';
 }
 
+/** What we use of `@sparticuz/chromium`. */
+interface PackagedChromium {
+  executablePath(): Promise<string>;
+}
+
+/**
+ * Loaded through `require`: the package's `exports` list its ESM typings first, so TypeScript
+ * refuses a plain import from our CommonJS build although Node loads its CJS build fine.
+ */
+function loadPackagedChromium(): PackagedChromium {
+  const loaded = createRequire(__filename)('@sparticuz/chromium') as { default?: PackagedChromium } & Partial<PackagedChromium>;
+  const chromiumModule = loaded.default ?? loaded;
+  if (typeof chromiumModule.executablePath !== 'function') throw new Error('@sparticuz/chromium has no executablePath()');
+  return chromiumModule as PackagedChromium;
+}
+
 /** The system Chromium when there is one, otherwise the one unpacked from `@sparticuz/chromium`. */
 export async function chooseChromium(candidates: readonly (string | undefined)[] = SYSTEM_CANDIDATES): Promise<ChromiumChoice> {
   const system = candidates.find((path): path is string => path !== undefined && path !== '' && existsSync(path));
   if (system !== undefined) return { executablePath: system, args: ARGS, source: 'system' };
   // Unpacks its brotli-packed browser to the temp dir once, then answers the same path.
-  const executablePath = await packagedChromium.executablePath();
+  const executablePath = await loadPackagedChromium().executablePath();
   // Its own flags suit AWS Lambda (single process, no web security); ours are what a test wants.
   return { executablePath, args: ARGS, source: 'npm' };
 }
