@@ -123,6 +123,31 @@ describe('restores: two-person rule, exactly once, log-tail follow-up', () => {
     expect(restorePosts(h)).toHaveLength(1);
   });
 
+  it("refuses a decision from another card: card A carrying request B's id changes nothing", async () => {
+    h = await setup();
+    const { card: cardA } = await requestCard(h);
+    const other = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 7_200_000) });
+    await h.command(`restore ${other} ${PG} elsewhere`, ALICE, ALERTS);
+    await h.waitFor('chat.postMessage', (a) => a.channel === ALERTS.id && a.thread_ts === undefined && /Restore of .* requested/.test(a.text ?? ''));
+    const b = h.bot.deps.store.restores.inState('pending').find((r) => r.channel === ALERTS.id);
+    if (!b) throw new Error('no request B');
+    const cardJob = h.bot.deps.store.outbox.byKey(`restore:${b.id}:card`);
+    if (!cardJob) throw new Error('no card job for request B');
+    await h.bot.deps.outbox.settled(cardJob.id);
+    expect(h.bot.deps.store.restores.get(b.id)?.cardTs).toEqual(expect.any(String));
+
+    await h.click(cardA, 'restore_approve', BOB, OPS, String(b.id));
+    await h.waitForEphemeral(BOB.id, new RegExp(`does not belong to the card of restore request #${b.id}`));
+    expect(h.bot.deps.store.restores.get(b.id)).toMatchObject({ state: 'pending', approvals: [] });
+    expect(h.bot.deps.store.audit.latest().some((e) => e.action === 'restore.click-refused' && e.requestId === b.id)).toBe(true);
+
+    // Card A's own request still works; its run proves the refused click left nothing queued.
+    await h.click(cardA, 'restore_approve', BOB);
+    await cardUpdate(h, cardA, /Restore running/);
+    expect(restorePosts(h)).toHaveLength(1);
+    expect(h.bot.deps.store.restores.get(b.id)?.state).toBe('pending');
+  });
+
   it('ends the request on Reject: no restore, the card says who rejected it, later clicks change nothing', async () => {
     h = await setup();
     const { card } = await requestCard(h);
