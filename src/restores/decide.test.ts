@@ -11,7 +11,7 @@ import { Outbox, type ChatApi } from '../slack/outbox';
 import { openStore, type RestoreRequest, type Store } from '../store';
 import { Poller } from '../tracking/poller';
 import { approveRestore, expireDue, rejectRestore, withdrawRestore, type CardClick } from './decide';
-import { newerThan, requestRestore } from './request';
+import { requestRestore } from './request';
 
 const T0 = Date.parse('2018-11-22T10:00:00.000Z');
 const TTL = 3_600_000;
@@ -32,11 +32,13 @@ const SEED = {
 
 class StubApi implements BackupManagerApi {
   readonly restores: Array<[number, number]> = [];
-  constructor(private readonly views: Record<string, InstanceView>) {}
+  readonly reads: string[] = [];
+  constructor(readonly views: Record<string, InstanceView>) {}
   async triggerBackup(): Promise<TriggerResponse> {
     throw new Error('not used here');
   }
   async getInstance(instanceGuid: string): Promise<InstanceView> {
+    this.reads.push(instanceGuid);
     const v = this.views[instanceGuid];
     if (!v) throw new NotFoundError('404', 404, 'no such instance');
     return v;
@@ -173,6 +175,52 @@ describe('restore requests and decisions', () => {
       expect(String(card?.args.text)).toContain('Restore of a9s-pg to backup 148 requested by U0ALICE: pending');
       expect(w.chat.calls.some((c) => c.args.channel === 'C0AUDIT')).toBe(true);
       expect(w.store.audit.latest().map((a) => a.action)).toContain('restore.pending');
+    });
+
+    it('records, per instance the bot knows, the backups made after the chosen a9s-pg backup', async () => {
+      w = world({ allowedInstances: ['a9s-pg', 'pg1', 'pg-gone'], watchInstances: ['a9s-pg', 'pg-watched'] });
+      // Tracked once, finished since: still an instance the bot knows.
+      const t = w.store.tasks.track({ instance: 'pg-tracked', backupId: 1, channel: 'C0OPS', requester: 'U0ALICE', status: 'queued', at: T0 });
+      w.store.tasks.transition(t.id, 'queued', { status: 'done', backupName: null, size: null, msg: null, at: T0, active: false });
+      w.api.views['pg-tracked'] = InstanceViewSchema.parse({ ...SEED, id: 42, instance_id: 'pg-tracked', backups: [SEED.backups[1]] });
+      w.api.views['pg-watched'] = InstanceViewSchema.parse({
+        ...SEED,
+        id: 43,
+        instance_id: 'pg-watched',
+        backups: [{ id: 152, backup_id: 'pg-watched-1', backup_agent_task: { status: 'deleted', created_at: '2018-11-25T00:00:00.000Z' } }],
+      });
+      const req = await requested(w);
+      expect(req.laterBackups).toEqual([
+        { instance: 'a9s-pg', known: true, later: req.newerBackups },
+        { instance: 'pg-gone', known: false, error: 'the Backup Manager does not know it' },
+        { instance: 'pg-tracked', known: true, later: [] },
+        { instance: 'pg-watched', known: true, later: [] },
+        { instance: 'pg1', known: true, later: req.newerBackups },
+      ]);
+      expect(req.newerBackups.map((b) => [b.id, b.status])).toEqual([
+        [149, 'done'],
+        [150, 'done'],
+        [151, 'failed'],
+      ]);
+      expect(w.api.reads.filter((i) => i !== 'a9s-pg').sort()).toEqual(['pg-gone', 'pg-tracked', 'pg-watched', 'pg1']);
+      const card = w.chat.calls.find((c) => c.args.channel === 'C0OPS' && c.method === 'chat.postMessage');
+      const text = JSON.stringify(card?.args.blocks);
+      expect(text).toContain('the backups of *other instances* made after this one are forgotten too');
+      expect(text).toContain('`pg1`: 3 backups — 149 `a9s-pg-1542900000000`, 150 `a9s-pg-1543000000000`, 151 `a9s-pg-1543100000000` (failed)');
+      expect(text).toContain('`pg-gone`: :warning: could not be read (the Backup Manager does not know it)');
+      expect(text).toContain('`pg-tracked`, `pg-watched`: no backups were made after this one');
+    });
+
+    it('says plainly when no backup was made after the chosen one', async () => {
+      w = world({ allowedInstances: ['a9s-pg', 'pg1'] });
+      w.api.views.pg1 = InstanceViewSchema.parse({ ...SEED, id: 41, instance_id: 'pg1', backups: [SEED.backups[1]] });
+      w.api.views['a9s-pg'] = InstanceViewSchema.parse({ ...SEED, backups: [SEED.backups[1]] });
+      const req = await requested(w);
+      const text = JSON.stringify(w.chat.calls.find((c) => c.args.ts === undefined && c.args.channel === 'C0OPS')?.args.blocks);
+      expect(req.laterBackups.map((l) => (l.known ? l.later.length : -1))).toEqual([0, 0]);
+      expect(text).toContain('No backups of `a9s-pg` were made after this one.');
+      expect(text).toContain('`pg1`: no backups were made after this one');
+      expect(text).not.toMatch(/The \*0 backups|: none/);
     });
 
     it('finds a backup by its name, and records no newer backups for a service instance', async () => {
@@ -449,45 +497,5 @@ describe('restore requests and decisions', () => {
       expect(w.store.restores.get(fresh.id)?.state).toBe('pending');
       await expect(approveRestore(w.deps, w.origin('U0BOB', fresh), fresh.id, w.start)).resolves.toBe('approved');
     });
-  });
-});
-
-describe('newerThan', () => {
-  const seed = InstanceViewSchema.parse(SEED);
-  const chosen = (id: number) => {
-    const b = seed.backups.find((x) => x.id === id);
-    if (!b) throw new Error(`no backup ${id}`);
-    return b;
-  };
-
-  it('lists the backups made after the chosen one, oldest first, whatever their status', () => {
-    expect(newerThan(seed, chosen(148))).toEqual([
-      { id: 149, backupName: 'a9s-pg-1542900000000', createdAt: '2018-11-22T15:20:00.000Z' },
-      { id: 150, backupName: 'a9s-pg-1543000000000', createdAt: '2018-11-23T19:46:40.000Z' },
-      { id: 151, backupName: 'a9s-pg-1543100000000', createdAt: '2018-11-24T23:33:20.000Z' },
-    ]);
-    expect(newerThan(seed, chosen(150)).map((b) => b.id)).toEqual([151]);
-    expect(newerThan(seed, chosen(151))).toEqual([]);
-  });
-
-  it('goes by creation time, not by id, when both have one', () => {
-    const v = InstanceViewSchema.parse({
-      ...SEED,
-      backups: [
-        { id: 10, backup_agent_task: { status: 'done', created_at: '2018-11-22T00:00:00.000Z' } },
-        { id: 5, backup_agent_task: { status: 'done', created_at: '2018-11-23T00:00:00.000Z' } },
-      ],
-    });
-    expect(newerThan(v, v.backups[0] as (typeof v.backups)[number]).map((b) => b.id)).toEqual([5]);
-    expect(newerThan(v, v.backups[1] as (typeof v.backups)[number])).toEqual([]);
-  });
-
-  it('falls back to ids when a creation time is missing', () => {
-    const v = InstanceViewSchema.parse({
-      ...SEED,
-      backups: [{ id: 7, backup_agent_task: null }, { id: 9 }, { id: 8, backup_agent_task: { status: 'done', created_at: '2018-11-22T00:00:00.000Z' } }, { id: 3 }],
-    });
-    expect(newerThan(v, v.backups[0] as (typeof v.backups)[number]).map((b) => b.id)).toEqual([8, 9]);
-    expect(newerThan(v, v.backups[0] as (typeof v.backups)[number])[0]).toEqual({ id: 8, backupName: null, createdAt: '2018-11-22T00:00:00.000Z' });
   });
 });

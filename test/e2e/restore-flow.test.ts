@@ -268,6 +268,40 @@ describe('restores of a9s-pg: the manager outage bridged', () => {
     expect(h.bot.deps.store.audit.latest().some((e) => e.action === 'restore.succeeded' && e.instance === 'a9s-pg')).toBe(true);
   });
 
+  it("lists every known instance's later backups on the card, and what the manager forgot of each in the summary", async () => {
+    h = await Harness.start({ env: { ALLOWED_INSTANCES: `a9s-pg,${PG},pg-quiet,pg-unknown` }, simulator: { instances: [PG, 'pg-quiet'] } });
+    const day = 86_400_000;
+    // Seeded before the chosen a9s-pg backup, so with smaller ids: "after" goes by creation time.
+    const older = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 4 * day) });
+    const later = [
+      h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 2 * day) }),
+      h.sim.seedBackup(PG, { status: 'failed', msg: 'x', createdAt: new Date(Date.now() - day) }),
+    ];
+    h.sim.seedBackup('pg-quiet', { status: 'done', createdAt: new Date(Date.now() - 5 * day) });
+    const { card, newer } = await pgCard();
+    const cardText = textOf(h.callsOf('chat.postMessage', isCard)[0]?.args as Args);
+    expect(cardText).toContain('the backups of *other instances* made after this one are forgotten too');
+    expect(cardText).toContain(`\`${PG}\`: 2 backups — ${later[0]} \`${PG}-`);
+    expect(cardText).toMatch(new RegExp(`${later[1]} \`${PG}-\\d+\` \\(failed\\)`));
+    expect(cardText).not.toMatch(new RegExp(`\\b${older} \``));
+    expect(cardText).toContain('`pg-quiet`: no backups were made after this one');
+    expect(cardText).toMatch(/`pg-unknown`: :warning: could not be read/);
+    for (const id of newer) expect(cardText).toMatch(new RegExp(`• ${id}`));
+
+    await h.click(card, 'restore_approve', BOB);
+    await h.waitFor('chat.postMessage', inThread(card, /unreachable, as expected/));
+    await h.sim.step();
+    await h.sim.step();
+    await h.sim.step();
+    const summary = textOf((await h.waitFor('chat.postMessage', inThread(card, /Restore of `a9s-pg` to backup .* succeeded/))).args as Args);
+    expect(summary).toContain('*Backups no longer known* to the Backup Manager');
+    for (const id of newer) expect(summary).toMatch(new RegExp(`• ${id}`));
+    expect(summary).toContain(`\`${PG}\`: 2 backups — ${later[0]} \`${PG}-`);
+    expect(summary).toContain('`pg-quiet`: no backups were made after this one');
+    expect(summary).toMatch(/`pg-unknown`: :warning: not compared: it could not be read before the restore/);
+    expect(h.sim.view(PG).backups.map((b) => b.id)).toEqual([older]);
+  });
+
   it('survives a restart between approval and the end: no second POST, the follow-up goes on', async () => {
     h = await Harness.start();
     const { card } = await pgCard();
