@@ -3,15 +3,15 @@ import type { BackupManagerApi } from '../backup-manager/api';
 import { NotFoundError } from '../backup-manager/errors';
 import { InstanceViewSchema, type InstanceView, type RestoreResponse, type TriggerResponse } from '../backup-manager/schemas';
 import { loadConfig, type Config } from '../config';
-import type { Deps, Origin } from '../deps';
+import type { Deps } from '../deps';
 import { Metrics } from '../http/metrics';
 import { createLogger } from '../logger';
 import type { SlackMessage } from '../slack/messages/blocks';
 import { Outbox, type ChatApi } from '../slack/outbox';
 import { openStore, type RestoreRequest, type Store } from '../store';
 import { Poller } from '../tracking/poller';
-import { approveRestore, expireDue, rejectRestore, withdrawRestore } from './decide';
-import { newerThan, requestRestore } from './request';
+import { approveRestore, expireDue, rejectRestore, withdrawRestore, type CardClick } from './decide';
+import { requestRestore } from './request';
 
 const T0 = Date.parse('2018-11-22T10:00:00.000Z');
 const TTL = 3_600_000;
@@ -32,11 +32,13 @@ const SEED = {
 
 class StubApi implements BackupManagerApi {
   readonly restores: Array<[number, number]> = [];
-  constructor(private readonly views: Record<string, InstanceView>) {}
+  readonly reads: string[] = [];
+  constructor(readonly views: Record<string, InstanceView>) {}
   async triggerBackup(): Promise<TriggerResponse> {
     throw new Error('not used here');
   }
   async getInstance(instanceGuid: string): Promise<InstanceView> {
+    this.reads.push(instanceGuid);
     const v = this.views[instanceGuid];
     if (!v) throw new NotFoundError('404', 404, 'no such instance');
     return v;
@@ -80,8 +82,8 @@ interface World {
   setNow(ms: number): void;
   started: RestoreRequest[];
   start: (req: RestoreRequest) => void;
-  /** An Origin for `user` whose ephemeral replies are kept in `replies`. */
-  origin(user: string): Origin & { replies: SlackMessage[] };
+  /** A click by `user` in C0OPS (on `card`'s card when given); ephemeral replies are kept in `replies`. */
+  origin(user: string, card?: RestoreRequest): CardClick & { replies: SlackMessage[] };
   /** Resolves once every outbox job stored so far is sent (or given up). */
   settle(): Promise<void>;
 }
@@ -118,9 +120,9 @@ function world(over: Partial<Config> = {}): World {
       now = ms;
     },
     start: (req) => started.push(req),
-    origin: (user) => {
+    origin: (user, card) => {
       const replies: SlackMessage[] = [];
-      return { user, channel: 'C0OPS', replies, reply: async (m) => void replies.push(m) };
+      return { user, channel: 'C0OPS', messageTs: card?.cardTs ?? undefined, replies, reply: async (m) => void replies.push(m) };
     },
     settle: async () => {
       await Promise.all(store.outbox.pending().map((j) => outbox.settled(j.id)));
@@ -175,6 +177,52 @@ describe('restore requests and decisions', () => {
       expect(w.store.audit.latest().map((a) => a.action)).toContain('restore.pending');
     });
 
+    it('records, per instance the bot knows, the backups made after the chosen a9s-pg backup', async () => {
+      w = world({ allowedInstances: ['a9s-pg', 'pg1', 'pg-gone'], watchInstances: ['a9s-pg', 'pg-watched'] });
+      // Tracked once, finished since: still an instance the bot knows.
+      const t = w.store.tasks.track({ instance: 'pg-tracked', backupId: 1, channel: 'C0OPS', requester: 'U0ALICE', status: 'queued', at: T0 });
+      w.store.tasks.transition(t.id, 'queued', { status: 'done', backupName: null, size: null, msg: null, at: T0, active: false });
+      w.api.views['pg-tracked'] = InstanceViewSchema.parse({ ...SEED, id: 42, instance_id: 'pg-tracked', backups: [SEED.backups[1]] });
+      w.api.views['pg-watched'] = InstanceViewSchema.parse({
+        ...SEED,
+        id: 43,
+        instance_id: 'pg-watched',
+        backups: [{ id: 152, backup_id: 'pg-watched-1', backup_agent_task: { status: 'deleted', created_at: '2018-11-25T00:00:00.000Z' } }],
+      });
+      const req = await requested(w);
+      expect(req.laterBackups).toEqual([
+        { instance: 'a9s-pg', known: true, later: req.newerBackups },
+        { instance: 'pg-gone', known: false, error: 'the Backup Manager does not know it' },
+        { instance: 'pg-tracked', known: true, later: [] },
+        { instance: 'pg-watched', known: true, later: [] },
+        { instance: 'pg1', known: true, later: req.newerBackups },
+      ]);
+      expect(req.newerBackups.map((b) => [b.id, b.status])).toEqual([
+        [149, 'done'],
+        [150, 'done'],
+        [151, 'failed'],
+      ]);
+      expect(w.api.reads.filter((i) => i !== 'a9s-pg').sort()).toEqual(['pg-gone', 'pg-tracked', 'pg-watched', 'pg1']);
+      const card = w.chat.calls.find((c) => c.args.channel === 'C0OPS' && c.method === 'chat.postMessage');
+      const text = JSON.stringify(card?.args.blocks);
+      expect(text).toContain('the backups of *other instances* made after this one are forgotten too');
+      expect(text).toContain('`pg1`: 3 backups — 149 `a9s-pg-1542900000000`, 150 `a9s-pg-1543000000000`, 151 `a9s-pg-1543100000000` (failed)');
+      expect(text).toContain('`pg-gone`: :warning: could not be read (the Backup Manager does not know it)');
+      expect(text).toContain('`pg-tracked`, `pg-watched`: no backups were made after this one');
+    });
+
+    it('says plainly when no backup was made after the chosen one', async () => {
+      w = world({ allowedInstances: ['a9s-pg', 'pg1'] });
+      w.api.views.pg1 = InstanceViewSchema.parse({ ...SEED, id: 41, instance_id: 'pg1', backups: [SEED.backups[1]] });
+      w.api.views['a9s-pg'] = InstanceViewSchema.parse({ ...SEED, backups: [SEED.backups[1]] });
+      const req = await requested(w);
+      const text = JSON.stringify(w.chat.calls.find((c) => c.args.ts === undefined && c.args.channel === 'C0OPS')?.args.blocks);
+      expect(req.laterBackups.map((l) => (l.known ? l.later.length : -1))).toEqual([0, 0]);
+      expect(text).toContain('No backups of `a9s-pg` were made after this one.');
+      expect(text).toContain('`pg1`: no backups were made after this one');
+      expect(text).not.toMatch(/The \*0 backups|: none/);
+    });
+
     it('finds a backup by its name, and records no newer backups for a service instance', async () => {
       const alice = w.origin('U0ALICE');
       await expect(requestRestore(w.deps, alice, { instance: 'pg1', backup: { kind: 'name', name: 'a9s-pg-1542859215559' }, reason: '' })).resolves.toBe('pending');
@@ -204,7 +252,7 @@ describe('restore requests and decisions', () => {
       w = world();
       const req = await requested(w);
       const calls = w.chat.calls.length;
-      const alice = w.origin('U0ALICE');
+      const alice = w.origin('U0ALICE', req);
       await expect(approveRestore(w.deps, alice, req.id, w.start)).resolves.toBe('self-approval');
       expect(textOf(alice.replies[0])).toMatch(/You requested this restore, so you can not approve it/);
       expect(w.store.restores.get(req.id)).toEqual(req);
@@ -216,10 +264,10 @@ describe('restore requests and decisions', () => {
     it('lets anyone else approve when RESTORE_APPROVERS is empty, and starts the restore once', async () => {
       w = world();
       const req = await requested(w);
-      const bob = w.origin('U0BOB');
+      const bob = w.origin('U0BOB', req);
       await expect(approveRestore(w.deps, bob, req.id, w.start)).resolves.toBe('approved');
       expect(w.started.map((r) => [r.id, r.state, r.decidedBy])).toEqual([[req.id, 'approved', 'U0BOB']]);
-      await expect(approveRestore(w.deps, w.origin('U0CAROL'), req.id, w.start)).resolves.toBe('decided');
+      await expect(approveRestore(w.deps, w.origin('U0CAROL', req), req.id, w.start)).resolves.toBe('decided');
       await expect(approveRestore(w.deps, bob, req.id, w.start)).resolves.toBe('decided');
       expect(w.started).toHaveLength(1);
       await w.settle();
@@ -230,19 +278,19 @@ describe('restore requests and decisions', () => {
     it('enforces RESTORE_APPROVERS', async () => {
       w = world({ restoreApprovers: ['U0CAROL'] });
       const req = await requested(w);
-      const bob = w.origin('U0BOB');
+      const bob = w.origin('U0BOB', req);
       await expect(approveRestore(w.deps, bob, req.id, w.start)).resolves.toBe('not-an-approver');
       expect(textOf(bob.replies[0])).toMatch(/RESTORE_APPROVERS/);
       expect(w.store.restores.get(req.id)).toMatchObject({ state: 'pending', approvals: [] });
       expect(w.started).toEqual([]);
-      await expect(approveRestore(w.deps, w.origin('U0CAROL'), req.id, w.start)).resolves.toBe('approved');
+      await expect(approveRestore(w.deps, w.origin('U0CAROL', req), req.id, w.start)).resolves.toBe('approved');
       expect(w.started).toHaveLength(1);
     });
 
     it('refuses the requester even when listed in RESTORE_APPROVERS', async () => {
       w = world({ restoreApprovers: ['U0ALICE', 'U0BOB'] });
       const req = await requested(w);
-      await expect(approveRestore(w.deps, w.origin('U0ALICE'), req.id, w.start)).resolves.toBe('self-approval');
+      await expect(approveRestore(w.deps, w.origin('U0ALICE', req), req.id, w.start)).resolves.toBe('self-approval');
       expect(w.store.restores.get(req.id)?.state).toBe('pending');
     });
 
@@ -250,13 +298,13 @@ describe('restore requests and decisions', () => {
       w = world({ restoreApprovals: 2 });
       const req = await requested(w);
       expect(req.approvalsNeeded).toBe(2);
-      const bob = w.origin('U0BOB');
+      const bob = w.origin('U0BOB', req);
       await expect(approveRestore(w.deps, bob, req.id, w.start)).resolves.toBe('approval-recorded');
       expect(textOf(bob.replies[0])).toMatch(/Approval recorded; 1 more needed/);
       expect(w.store.restores.get(req.id)).toMatchObject({ state: 'pending', approvals: [{ userId: 'U0BOB', at: T0 }] });
       await expect(approveRestore(w.deps, bob, req.id, w.start)).resolves.toBe('already-approved');
       expect(w.started).toEqual([]);
-      await expect(approveRestore(w.deps, w.origin('U0CAROL'), req.id, w.start)).resolves.toBe('approved');
+      await expect(approveRestore(w.deps, w.origin('U0CAROL', req), req.id, w.start)).resolves.toBe('approved');
       expect(w.started).toHaveLength(1);
       expect(w.store.restores.get(req.id)).toMatchObject({ state: 'approved', decidedBy: 'U0CAROL' });
       expect(w.store.restores.get(req.id)?.approvals.map((a) => a.userId).sort()).toEqual(['U0BOB', 'U0CAROL']);
@@ -265,7 +313,7 @@ describe('restore requests and decisions', () => {
     it('starts exactly one restore when approvals race', async () => {
       w = world({ restoreApprovals: 2 });
       const req = await requested(w);
-      const outcomes = await Promise.all(['U0BOB', 'U0CAROL', 'U0DAVE', 'U0BOB', 'U0CAROL'].map((u) => approveRestore(w.deps, w.origin(u), req.id, w.start)));
+      const outcomes = await Promise.all(['U0BOB', 'U0CAROL', 'U0DAVE', 'U0BOB', 'U0CAROL'].map((u) => approveRestore(w.deps, w.origin(u, req), req.id, w.start)));
       expect(outcomes.filter((o) => o === 'approved')).toHaveLength(1);
       expect(w.started).toHaveLength(1);
     });
@@ -274,13 +322,13 @@ describe('restore requests and decisions', () => {
       w = world();
       const req = await requested(w);
       w.setNow(req.expiresAt);
-      const bob = w.origin('U0BOB');
+      const bob = w.origin('U0BOB', req);
       await expect(approveRestore(w.deps, bob, req.id, w.start)).resolves.toBe('expired');
       expect(textOf(bob.replies[0])).toMatch(/has expired; nothing changed/);
       expect(w.store.restores.get(req.id)).toMatchObject({ state: 'expired', approvals: [] });
       expect(w.started).toEqual([]);
-      await expect(approveRestore(w.deps, w.origin('U0CAROL'), req.id, w.start)).resolves.toBe('expired');
-      await expect(rejectRestore(w.deps, w.origin('U0CAROL'), req.id)).resolves.toBe('expired');
+      await expect(approveRestore(w.deps, w.origin('U0CAROL', req), req.id, w.start)).resolves.toBe('expired');
+      await expect(rejectRestore(w.deps, w.origin('U0CAROL', req), req.id)).resolves.toBe('expired');
       await w.settle();
       const update = w.chat.calls.filter((c) => c.method === 'chat.update' && c.args.ts === req.cardTs).at(-1);
       expect(String(update?.args.text)).toMatch(/: expired$/);
@@ -290,15 +338,15 @@ describe('restore requests and decisions', () => {
       w = world();
       const req = await requested(w);
       w.setNow(req.expiresAt - 1);
-      await expect(approveRestore(w.deps, w.origin('U0BOB'), req.id, w.start)).resolves.toBe('approved');
+      await expect(approveRestore(w.deps, w.origin('U0BOB', req), req.id, w.start)).resolves.toBe('approved');
     });
 
     it('refuses a second restore of an instance while one holds it', async () => {
       w = world();
       const first = await requested(w);
       const second = await requested(w, 'a9s-pg', 'again');
-      await expect(approveRestore(w.deps, w.origin('U0BOB'), first.id, w.start)).resolves.toBe('approved');
-      const carol = w.origin('U0CAROL');
+      await expect(approveRestore(w.deps, w.origin('U0BOB', first), first.id, w.start)).resolves.toBe('approved');
+      const carol = w.origin('U0CAROL', second);
       await expect(approveRestore(w.deps, carol, second.id, w.start)).resolves.toBe('locked');
       expect(textOf(carol.replies[0])).toMatch(/already in progress/);
       expect(w.store.restores.get(second.id)?.state).toBe('pending');
@@ -316,6 +364,83 @@ describe('restore requests and decisions', () => {
     });
   });
 
+  describe('the clicked card', () => {
+    beforeEach(() => {
+      w = world();
+    });
+
+    /** Request B in another channel, and card A of a request in C0OPS. */
+    async function twoCards(): Promise<{ a: RestoreRequest; b: RestoreRequest }> {
+      const a = await requested(w);
+      const alice = { ...w.origin('U0ALICE'), channel: 'C0OTHER' };
+      await expect(requestRestore(w.deps, alice, { instance: 'pg1', backup: { kind: 'id', id: 148 }, reason: 'other' })).resolves.toBe('pending');
+      await w.settle();
+      const b = w.store.restores.inState('pending').find((r) => r.channel === 'C0OTHER');
+      if (!b?.cardTs) throw new Error('no card for request B');
+      return { a, b };
+    }
+
+    it.each([
+      ['approve', (c: CardClick, id: number) => approveRestore(w.deps, c, id, w.start)],
+      ['reject', (c: CardClick, id: number) => rejectRestore(w.deps, c, id)],
+      ['withdraw', (c: CardClick, id: number) => withdrawRestore(w.deps, c, id)],
+    ])('refuses to %s request B from card A: private refusal, audit record, nothing changed', async (_what, act) => {
+      const { a, b } = await twoCards();
+      await w.settle();
+      const calls = w.chat.calls.length;
+      const user = _what === 'withdraw' ? 'U0ALICE' : 'U0BOB';
+      const click = w.origin(user, a);
+      await expect(act(click, b.id)).resolves.toBe('wrong-card');
+      expect(textOf(click.replies[0])).toMatch(new RegExp(`does not belong to the card of restore request #${b.id}; nothing changed`));
+      expect(w.store.restores.get(b.id)).toEqual(b);
+      expect(w.store.restores.get(a.id)).toEqual(a);
+      expect(w.started).toEqual([]);
+      const refused = w.store.audit.latest().find((e) => e.action === 'restore.click-refused');
+      expect(refused).toMatchObject({ actor: user, requestId: b.id, instance: 'pg1' });
+      expect(refused?.details).toMatchObject({ clickedChannel: 'C0OPS', clickedTs: a.cardTs, cardChannel: 'C0OTHER', cardTs: b.cardTs });
+      await w.settle();
+      expect(w.chat.calls).toHaveLength(calls);
+    });
+
+    it("refuses a click in the request's channel on another message", async () => {
+      const req = await requested(w);
+      const bob = { ...w.origin('U0BOB', req), messageTs: '1700000000.999999' };
+      await expect(approveRestore(w.deps, bob, req.id, w.start)).resolves.toBe('wrong-card');
+      const elsewhere = { ...w.origin('U0BOB', req), channel: 'C0OTHER' };
+      await expect(approveRestore(w.deps, elsewhere, req.id, w.start)).resolves.toBe('wrong-card');
+      const noTs = { ...w.origin('U0BOB', req), messageTs: undefined };
+      await expect(approveRestore(w.deps, noTs, req.id, w.start)).resolves.toBe('wrong-card');
+      expect(w.store.restores.get(req.id)).toMatchObject({ state: 'pending', approvals: [] });
+      await expect(approveRestore(w.deps, w.origin('U0BOB', req), req.id, w.start)).resolves.toBe('approved');
+      expect(w.started).toHaveLength(1);
+    });
+
+    it('takes no decision while the card has not been posted (its ts unknown)', async () => {
+      const req = w.store.restores.create({
+        instance: 'pg1',
+        instanceNumericId: 41,
+        backupId: 148,
+        backupName: null,
+        backupSize: null,
+        backupCreatedAt: null,
+        newerBackups: [],
+        requester: 'U0ALICE',
+        reason: '',
+        channel: 'C0OPS',
+        approvalsNeeded: 1,
+        createdAt: T0,
+        expiresAt: T0 + TTL,
+      });
+      const bob = w.origin('U0BOB', req);
+      expect(bob.messageTs).toBeUndefined();
+      await expect(approveRestore(w.deps, bob, req.id, w.start)).resolves.toBe('card-not-posted');
+      await expect(rejectRestore(w.deps, bob, req.id)).resolves.toBe('card-not-posted');
+      expect(textOf(bob.replies[0])).toMatch(/still being posted; nothing changed/);
+      expect(w.store.restores.get(req.id)).toEqual(req);
+      expect(w.started).toEqual([]);
+    });
+  });
+
   describe('reject and withdraw', () => {
     beforeEach(() => {
       w = world();
@@ -323,9 +448,9 @@ describe('restore requests and decisions', () => {
 
     it('reject by someone else ends the request', async () => {
       const req = await requested(w);
-      await expect(rejectRestore(w.deps, w.origin('U0BOB'), req.id)).resolves.toBe('rejected');
+      await expect(rejectRestore(w.deps, w.origin('U0BOB', req), req.id)).resolves.toBe('rejected');
       expect(w.store.restores.get(req.id)).toMatchObject({ state: 'rejected', decidedBy: 'U0BOB', decidedAt: T0 });
-      const carol = w.origin('U0CAROL');
+      const carol = w.origin('U0CAROL', req);
       await expect(approveRestore(w.deps, carol, req.id, w.start)).resolves.toBe('decided');
       expect(textOf(carol.replies[0])).toMatch(/already decided; nothing changed/);
       expect(w.started).toEqual([]);
@@ -333,23 +458,23 @@ describe('restore requests and decisions', () => {
 
     it('reject by the requester is a withdrawal', async () => {
       const req = await requested(w);
-      await expect(rejectRestore(w.deps, w.origin('U0ALICE'), req.id)).resolves.toBe('withdrawn');
+      await expect(rejectRestore(w.deps, w.origin('U0ALICE', req), req.id)).resolves.toBe('withdrawn');
       expect(w.store.restores.get(req.id)).toMatchObject({ state: 'withdrawn', decidedBy: 'U0ALICE' });
     });
 
     it('withdraw is for the requester only', async () => {
       const req = await requested(w);
-      const bob = w.origin('U0BOB');
+      const bob = w.origin('U0BOB', req);
       await expect(withdrawRestore(w.deps, bob, req.id)).resolves.toBe('not-requester');
       expect(textOf(bob.replies[0])).toMatch(/Only the requester can withdraw/);
       expect(w.store.restores.get(req.id)?.state).toBe('pending');
-      await expect(withdrawRestore(w.deps, w.origin('U0ALICE'), req.id)).resolves.toBe('withdrawn');
-      await expect(withdrawRestore(w.deps, w.origin('U0ALICE'), req.id)).resolves.toBe('decided');
+      await expect(withdrawRestore(w.deps, w.origin('U0ALICE', req), req.id)).resolves.toBe('withdrawn');
+      await expect(withdrawRestore(w.deps, w.origin('U0ALICE', req), req.id)).resolves.toBe('decided');
     });
 
     it('tells the requester in the thread and updates the card', async () => {
       const req = await requested(w);
-      await rejectRestore(w.deps, w.origin('U0BOB'), req.id);
+      await rejectRestore(w.deps, w.origin('U0BOB', req), req.id);
       await w.settle();
       const inThread = w.chat.calls.filter((c) => c.args.thread_ts === req.cardTs).map((c) => String(c.args.text));
       expect(inThread).toEqual([`Restore request #${req.id} of a9s-pg: rejected`]);
@@ -370,47 +495,7 @@ describe('restore requests and decisions', () => {
       expect(expireDue(w.deps)).toBe(0);
       expect(w.store.restores.get(old.id)?.state).toBe('expired');
       expect(w.store.restores.get(fresh.id)?.state).toBe('pending');
-      await expect(approveRestore(w.deps, w.origin('U0BOB'), fresh.id, w.start)).resolves.toBe('approved');
+      await expect(approveRestore(w.deps, w.origin('U0BOB', fresh), fresh.id, w.start)).resolves.toBe('approved');
     });
-  });
-});
-
-describe('newerThan', () => {
-  const seed = InstanceViewSchema.parse(SEED);
-  const chosen = (id: number) => {
-    const b = seed.backups.find((x) => x.id === id);
-    if (!b) throw new Error(`no backup ${id}`);
-    return b;
-  };
-
-  it('lists the backups made after the chosen one, oldest first, whatever their status', () => {
-    expect(newerThan(seed, chosen(148))).toEqual([
-      { id: 149, backupName: 'a9s-pg-1542900000000', createdAt: '2018-11-22T15:20:00.000Z' },
-      { id: 150, backupName: 'a9s-pg-1543000000000', createdAt: '2018-11-23T19:46:40.000Z' },
-      { id: 151, backupName: 'a9s-pg-1543100000000', createdAt: '2018-11-24T23:33:20.000Z' },
-    ]);
-    expect(newerThan(seed, chosen(150)).map((b) => b.id)).toEqual([151]);
-    expect(newerThan(seed, chosen(151))).toEqual([]);
-  });
-
-  it('goes by creation time, not by id, when both have one', () => {
-    const v = InstanceViewSchema.parse({
-      ...SEED,
-      backups: [
-        { id: 10, backup_agent_task: { status: 'done', created_at: '2018-11-22T00:00:00.000Z' } },
-        { id: 5, backup_agent_task: { status: 'done', created_at: '2018-11-23T00:00:00.000Z' } },
-      ],
-    });
-    expect(newerThan(v, v.backups[0] as (typeof v.backups)[number]).map((b) => b.id)).toEqual([5]);
-    expect(newerThan(v, v.backups[1] as (typeof v.backups)[number])).toEqual([]);
-  });
-
-  it('falls back to ids when a creation time is missing', () => {
-    const v = InstanceViewSchema.parse({
-      ...SEED,
-      backups: [{ id: 7, backup_agent_task: null }, { id: 9 }, { id: 8, backup_agent_task: { status: 'done', created_at: '2018-11-22T00:00:00.000Z' } }, { id: 3 }],
-    });
-    expect(newerThan(v, v.backups[0] as (typeof v.backups)[number]).map((b) => b.id)).toEqual([8, 9]);
-    expect(newerThan(v, v.backups[0] as (typeof v.backups)[number])[0]).toEqual({ id: 8, backupName: null, createdAt: '2018-11-22T00:00:00.000Z' });
   });
 });

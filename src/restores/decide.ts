@@ -16,7 +16,18 @@ export type DecisionOutcome =
   | 'decided'
   | 'expired'
   | 'locked'
+  | 'wrong-card'
+  | 'card-not-posted'
   | 'unknown';
+
+/**
+ * A click on a restore card: who, where, and the message that carried the button. The
+ * request id comes from the button's value, which anyone can put on any message; only the
+ * channel and message ts say which card was really clicked.
+ */
+export interface CardClick extends Origin {
+  messageTs: string | undefined;
+}
 
 /** Starts an approved restore; the runner implements it. */
 export type StartRestore = (req: RestoreRequest) => void;
@@ -24,14 +35,38 @@ export type StartRestore = (req: RestoreRequest) => void;
 const DECIDED = ':information_source: This restore request was already decided; nothing changed.';
 const EXPIRED = ':alarm_clock: This restore request has expired; nothing changed. Ask again with `/pgbackup restore`.';
 
-/** Loads the request and answers clicks on decided or expired cards; undefined means "go on". */
-async function pendingRequest(deps: Deps, origin: Origin, id: number): Promise<RestoreRequest | DecisionOutcome> {
+/**
+ * A decision counts only from the request's own card. Until the card's ts is known (the post
+ * is still on its way) no click can be checked, so none is taken.
+ */
+async function refuseForeignCard(deps: Deps, origin: CardClick, req: RestoreRequest): Promise<DecisionOutcome | undefined> {
+  if (req.cardTs === null) {
+    await origin.reply(renderNotice(':hourglass_flowing_sand: The card of this restore request is still being posted; nothing changed. Click again in a moment.'));
+    return 'card-not-posted';
+  }
+  if (origin.channel === req.channel && origin.messageTs === req.cardTs) return undefined;
+  deps.store.audit.record({
+    at: deps.clock(),
+    actor: origin.user,
+    action: 'restore.click-refused',
+    instance: req.instance,
+    requestId: req.id,
+    details: { reason: 'not the request card', clickedChannel: origin.channel, clickedTs: origin.messageTs ?? null, cardChannel: req.channel, cardTs: req.cardTs },
+  });
+  await origin.reply(renderNotice(`:no_entry: This button does not belong to the card of restore request #${req.id}; nothing changed. Decide on the request's own card.`));
+  return 'wrong-card';
+}
+
+/** Loads the request and answers clicks on foreign, decided or expired cards; a request means "go on". */
+async function pendingRequest(deps: Deps, origin: CardClick, id: number): Promise<RestoreRequest | DecisionOutcome> {
   const { store, clock } = deps;
   const req = store.restores.get(id);
   if (!req) {
     await origin.reply(renderNotice(':warning: I do not know this restore request.'));
     return 'unknown';
   }
+  const foreign = await refuseForeignCard(deps, origin, req);
+  if (foreign) return foreign;
   if (req.state === 'expired') {
     await origin.reply(renderNotice(EXPIRED));
     return 'expired';
@@ -53,7 +88,7 @@ async function pendingRequest(deps: Deps, origin: Origin, id: number): Promise<R
  * move is one conditional update, so only one of any number of simultaneous clicks or
  * redeliveries gets `approved` and starts the restore.
  */
-export async function approveRestore(deps: Deps, origin: Origin, id: number, start: StartRestore): Promise<DecisionOutcome> {
+export async function approveRestore(deps: Deps, origin: CardClick, id: number, start: StartRestore): Promise<DecisionOutcome> {
   const req = await pendingRequest(deps, origin, id);
   if (typeof req === 'string') return req;
   const { store, config, clock } = deps;
@@ -91,13 +126,13 @@ export async function approveRestore(deps: Deps, origin: Origin, id: number, sta
 }
 
 /** Reject by anyone but the requester; the requester's own "reject" is a withdrawal. */
-export async function rejectRestore(deps: Deps, origin: Origin, id: number): Promise<DecisionOutcome> {
+export async function rejectRestore(deps: Deps, origin: CardClick, id: number): Promise<DecisionOutcome> {
   const req = await pendingRequest(deps, origin, id);
   if (typeof req === 'string') return req;
   return decide(deps, origin, req, origin.user === req.requester ? 'withdrawn' : 'rejected');
 }
 
-export async function withdrawRestore(deps: Deps, origin: Origin, id: number): Promise<DecisionOutcome> {
+export async function withdrawRestore(deps: Deps, origin: CardClick, id: number): Promise<DecisionOutcome> {
   const req = await pendingRequest(deps, origin, id);
   if (typeof req === 'string') return req;
   if (origin.user !== req.requester) {

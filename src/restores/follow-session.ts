@@ -7,6 +7,8 @@ import { renderNotice } from '../slack/messages/help';
 import { A9S_PG } from '../slack/messages/restore-card';
 import { renderLogFollowup, renderRestoreSummary, type FollowupState } from '../slack/messages/restore-progress';
 import type { RestoreRequest } from '../store';
+import { readForgotten } from './impact';
+import { laterBackupsOf, type ForgottenOf } from './later-backups';
 import { LogWindow, openLogSource, type LogSource } from './log-tail';
 import { publishDecision } from './publish';
 
@@ -55,6 +57,8 @@ export class FollowSession {
   /** The manager's word on a service-instance restore, held while the log catches up. */
   private managerEnd: [FollowResult, FollowupState] | undefined;
   private ended = false;
+  /** For a9s-pg: per instance, what the manager no longer lists after the restore. */
+  private forgotten: ForgottenOf[] | undefined;
   private readonly done: Promise<FollowResult>;
   private resolveDone!: (r: FollowResult) => void;
   private readonly isPg: boolean;
@@ -246,6 +250,7 @@ export class FollowSession {
     const parts = [this.logOutcome ? `Backup agent: ${this.logOutcome.line}` : 'No log line confirmed the outcome; the Backup Manager answers again.'];
     if (stillListed > 0) parts.push(`${stillListed} of the newer backups are still listed by the manager.`);
     const outcome = this.logOutcome?.outcome === 'failure' ? 'failed' : 'succeeded';
+    this.forgotten = await readForgotten(this.deps, laterBackupsOf(this.req), { instance: this.req.instance, view });
     await this.end({ outcome, detail: parts.join(' ') }, this.logOutcome ? this.state : 'success');
   }
 
@@ -273,7 +278,7 @@ export class FollowSession {
             key: `restore:${finished.id}:summary`,
             channel: finished.channel,
             method: 'chat.postMessage',
-            payload: { channel: finished.channel, thread_ts: finished.cardTs, ...renderRestoreSummary(finished, result.outcome, result.detail, now) },
+            payload: { channel: finished.channel, thread_ts: finished.cardTs, ...renderRestoreSummary(finished, result.outcome, result.detail, now, this.forgotten) },
           });
         }
         publishDecision(deps, finished, 'pgbackup-bot', add);

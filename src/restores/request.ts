@@ -1,26 +1,18 @@
-import type { Backup, InstanceView } from '../backup-manager/schemas';
+import type { InstanceView } from '../backup-manager/schemas';
 import type { Deps, Origin } from '../deps';
 import type { BackupRef } from '../slack/command-parser';
 import { renderManagerError } from '../slack/messages/errors';
 import { code } from '../slack/messages/format';
 import { renderNotice } from '../slack/messages/help';
 import { A9S_PG, renderRestoreCard } from '../slack/messages/restore-card';
-import type { NewerBackup } from '../store';
+import type { LaterBackupsOf } from '../store';
+import { readLaterBackups } from './impact';
 import { publishDecision } from './publish';
 
 export type RequestOutcome = 'pending' | 'refused' | 'error';
 
 function describe(ref: BackupRef): string {
   return ref.kind === 'id' ? String(ref.id) : ref.name;
-}
-
-/** Backups made after the chosen one: what a restore of a9s-pg makes the manager forget. */
-export function newerThan(view: InstanceView, chosen: Backup): NewerBackup[] {
-  const t = chosen.task?.createdAt ?? null;
-  return view.backups
-    .filter((b) => b.id !== chosen.id && (t !== null && b.task?.createdAt ? b.task.createdAt > t : b.id > chosen.id))
-    .sort((a, b) => a.id - b.id)
-    .map((b) => ({ id: b.id, backupName: b.backupName, createdAt: b.task?.createdAt ?? null }));
 }
 
 /**
@@ -61,6 +53,8 @@ export async function requestRestore(
     return 'refused';
   }
 
+  // a9s-pg's database holds every instance's records: its restore forgets their later backups too.
+  const laterBackups: LaterBackupsOf[] = instance === A9S_PG ? await readLaterBackups(deps, { instance, view, chosen: backup }) : [];
   const now = clock();
   const req = store.restores.create({
     instance,
@@ -69,7 +63,8 @@ export async function requestRestore(
     backupName: backup.backupName,
     backupSize: backup.size,
     backupCreatedAt: backup.task?.createdAt ?? null,
-    newerBackups: instance === A9S_PG ? newerThan(view, backup) : [],
+    newerBackups: laterBackups[0]?.known ? laterBackups[0].later : [],
+    laterBackups,
     requester: origin.user,
     reason: input.reason,
     channel: origin.channel,

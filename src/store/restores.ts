@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Db } from './db';
 
 export type RestoreState =
@@ -17,6 +18,46 @@ export interface NewerBackup {
   id: number;
   backupName: string | null;
   createdAt: string | null;
+  /** The manager's status when the request was made; absent in requests stored before it was kept. */
+  status?: string;
+}
+
+/**
+ * One instance's backups made after the chosen a9s-pg backup, as read when the request was
+ * made; `known: false` when that read failed (the card says so instead of guessing).
+ */
+export type LaterBackupsOf = { instance: string; known: true; later: NewerBackup[] } | { instance: string; known: false; error: string };
+
+const NewerBackupSchema = z.object({
+  id: z.number(),
+  backupName: z.string().nullable(),
+  createdAt: z.string().nullable(),
+  status: z.string().optional(),
+});
+/** The `newer_backups` column: a plain list (older rows: the request's own instance) or per instance. */
+const StoredNewerSchema = z.union([
+  z.array(NewerBackupSchema),
+  z.object({
+    instances: z.array(
+      z.union([
+        z.object({ instance: z.string(), known: z.literal(true), later: z.array(NewerBackupSchema) }),
+        z.object({ instance: z.string(), known: z.literal(false), error: z.string() }),
+      ]),
+    ),
+  }),
+]);
+
+function readNewer(json: string, instance: string): { newerBackups: NewerBackup[]; laterBackups: LaterBackupsOf[] } {
+  let parsed: z.infer<typeof StoredNewerSchema>;
+  try {
+    parsed = StoredNewerSchema.parse(JSON.parse(json));
+  } catch {
+    // Never read an unreadable record as "nothing after": say it is unknown.
+    return { newerBackups: [], laterBackups: [{ instance, known: false, error: 'the stored list could not be read' }] };
+  }
+  if (Array.isArray(parsed)) return { newerBackups: parsed, laterBackups: [{ instance, known: true, later: parsed }] };
+  const own = parsed.instances.find((i) => i.instance === instance);
+  return { newerBackups: own?.known ? own.later : [], laterBackups: parsed.instances };
 }
 
 export interface RestoreRequest {
@@ -27,8 +68,13 @@ export interface RestoreRequest {
   backupName: string | null;
   backupSize: number | null;
   backupCreatedAt: string | null;
-  /** For a9s-pg: the backups made after this one, which the manager will forget. */
+  /** For a9s-pg: its own backups made after this one, which the manager will forget. */
   newerBackups: NewerBackup[];
+  /**
+   * For a9s-pg: per instance the bot knows (a9s-pg first), the backups made after this one.
+   * The manager's database holds every instance's records, so it forgets all of them.
+   */
+  laterBackups: LaterBackupsOf[];
   requester: string;
   reason: string;
   channel: string;
@@ -73,7 +119,8 @@ interface Row {
   outcome: string | null;
 }
 
-export type NewRestoreRequest = Pick<
+export type NewRestoreRequest = Partial<Pick<RestoreRequest, 'laterBackups'>> &
+  Pick<
   RestoreRequest,
   | 'instance'
   | 'instanceNumericId'
@@ -145,7 +192,9 @@ export class RestoresRepo {
   }
 
   create(req: NewRestoreRequest): RestoreRequest {
-    const info = this.stmts.insert.run({ ...req, newerBackups: JSON.stringify(req.newerBackups) });
+    const { laterBackups, ...row } = req;
+    const newer = laterBackups && laterBackups.length > 0 ? { instances: laterBackups } : req.newerBackups;
+    const info = this.stmts.insert.run({ ...row, newerBackups: JSON.stringify(newer) });
     return this.get(Number(info.lastInsertRowid)) as RestoreRequest;
   }
 
@@ -164,7 +213,7 @@ export class RestoresRepo {
       backupName: r.backup_name,
       backupSize: r.backup_size,
       backupCreatedAt: r.backup_created_at,
-      newerBackups: JSON.parse(r.newer_backups) as NewerBackup[],
+      ...readNewer(r.newer_backups, r.instance),
       requester: r.requester,
       reason: r.reason,
       channel: r.channel,

@@ -77,6 +77,19 @@ describe('store', () => {
       expect(after?.newerBackups[0]?.id).toBe(149);
     });
 
+    it('keeps the per-instance later backups, reads older rows as their own instance only, and an unreadable list as unknown', () => {
+      const laterBackups = [
+        { instance: 'a9s-pg', known: true as const, later: [{ id: 149, backupName: null, createdAt: null, status: 'failed' }] },
+        { instance: 'pg-orders', known: false as const, error: 'answered 503' },
+      ];
+      const r = store.restores.create(request({ laterBackups, newerBackups: [] }));
+      expect(store.restores.get(r.id)).toMatchObject({ laterBackups, newerBackups: laterBackups[0]?.later });
+      const legacy = store.restores.create(request());
+      expect(store.restores.get(legacy.id)?.laterBackups).toEqual([{ instance: 'a9s-pg', known: true, later: request().newerBackups }]);
+      store.db.prepare('UPDATE restore_requests SET newer_backups = ? WHERE id = ?').run('{"instances": 3}', legacy.id);
+      expect(store.restores.get(legacy.id)).toMatchObject({ newerBackups: [], laterBackups: [{ instance: 'a9s-pg', known: false }] });
+    });
+
     it('holds one lock per instance: a second approved restore is refused', () => {
       const a = store.restores.create(request());
       const b = store.restores.create(request({ backupId: 149 }));

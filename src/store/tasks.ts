@@ -91,6 +91,7 @@ export class TasksRepo {
       active: db.prepare('SELECT * FROM tracked_tasks WHERE active = 1 ORDER BY id'),
       activeOn: db.prepare('SELECT * FROM tracked_tasks WHERE active = 1 AND instance = ? ORDER BY id'),
       activeInstances: db.prepare('SELECT DISTINCT instance FROM tracked_tasks WHERE active = 1 ORDER BY instance'),
+      everInstances: db.prepare('SELECT DISTINCT instance FROM tracked_tasks ORDER BY instance'),
       // Conditional on the previous status so two observers can never both claim a transition.
       transition: db.prepare(
         `UPDATE tracked_tasks SET status = @status, backup_name = COALESCE(@backupName, backup_name),
@@ -129,6 +130,11 @@ export class TasksRepo {
 
   activeInstances(): string[] {
     return (this.stmts.activeInstances.all() as Array<{ instance: string }>).map((r) => r.instance);
+  }
+
+  /** Every instance the bot has ever tracked a backup of, finished or not. */
+  trackedInstances(): string[] {
+    return (this.stmts.everInstances.all() as Array<{ instance: string }>).map((r) => r.instance);
   }
 
   /** Moves a task from `from` to the observed status; false when someone else already did. */

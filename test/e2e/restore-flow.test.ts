@@ -123,6 +123,31 @@ describe('restores: two-person rule, exactly once, log-tail follow-up', () => {
     expect(restorePosts(h)).toHaveLength(1);
   });
 
+  it("refuses a decision from another card: card A carrying request B's id changes nothing", async () => {
+    h = await setup();
+    const { card: cardA } = await requestCard(h);
+    const other = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 7_200_000) });
+    await h.command(`restore ${other} ${PG} elsewhere`, ALICE, ALERTS);
+    await h.waitFor('chat.postMessage', (a) => a.channel === ALERTS.id && a.thread_ts === undefined && /Restore of .* requested/.test(a.text ?? ''));
+    const b = h.bot.deps.store.restores.inState('pending').find((r) => r.channel === ALERTS.id);
+    if (!b) throw new Error('no request B');
+    const cardJob = h.bot.deps.store.outbox.byKey(`restore:${b.id}:card`);
+    if (!cardJob) throw new Error('no card job for request B');
+    await h.bot.deps.outbox.settled(cardJob.id);
+    expect(h.bot.deps.store.restores.get(b.id)?.cardTs).toEqual(expect.any(String));
+
+    await h.click(cardA, 'restore_approve', BOB, OPS, String(b.id));
+    await h.waitForEphemeral(BOB.id, new RegExp(`does not belong to the card of restore request #${b.id}`));
+    expect(h.bot.deps.store.restores.get(b.id)).toMatchObject({ state: 'pending', approvals: [] });
+    expect(h.bot.deps.store.audit.latest().some((e) => e.action === 'restore.click-refused' && e.requestId === b.id)).toBe(true);
+
+    // Card A's own request still works; its run proves the refused click left nothing queued.
+    await h.click(cardA, 'restore_approve', BOB);
+    await cardUpdate(h, cardA, /Restore running/);
+    expect(restorePosts(h)).toHaveLength(1);
+    expect(h.bot.deps.store.restores.get(b.id)?.state).toBe('pending');
+  });
+
   it('ends the request on Reject: no restore, the card says who rejected it, later clicks change nothing', async () => {
     h = await setup();
     const { card } = await requestCard(h);
@@ -241,6 +266,40 @@ describe('restores of a9s-pg: the manager outage bridged', () => {
     for (const id of newer) expect(text).toMatch(new RegExp(`• ${id}`));
     expect(h.callsOf('chat.postMessage', (a) => a.channel === ALERTS.id && /unreachable/i.test(a.text ?? ''))).toHaveLength(0);
     expect(h.bot.deps.store.audit.latest().some((e) => e.action === 'restore.succeeded' && e.instance === 'a9s-pg')).toBe(true);
+  });
+
+  it("lists every known instance's later backups on the card, and what the manager forgot of each in the summary", async () => {
+    h = await Harness.start({ env: { ALLOWED_INSTANCES: `a9s-pg,${PG},pg-quiet,pg-unknown` }, simulator: { instances: [PG, 'pg-quiet'] } });
+    const day = 86_400_000;
+    // Seeded before the chosen a9s-pg backup, so with smaller ids: "after" goes by creation time.
+    const older = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 4 * day) });
+    const later = [
+      h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 2 * day) }),
+      h.sim.seedBackup(PG, { status: 'failed', msg: 'x', createdAt: new Date(Date.now() - day) }),
+    ];
+    h.sim.seedBackup('pg-quiet', { status: 'done', createdAt: new Date(Date.now() - 5 * day) });
+    const { card, newer } = await pgCard();
+    const cardText = textOf(h.callsOf('chat.postMessage', isCard)[0]?.args as Args);
+    expect(cardText).toContain('the backups of *other instances* made after this one are forgotten too');
+    expect(cardText).toContain(`\`${PG}\`: 2 backups — ${later[0]} \`${PG}-`);
+    expect(cardText).toMatch(new RegExp(`${later[1]} \`${PG}-\\d+\` \\(failed\\)`));
+    expect(cardText).not.toMatch(new RegExp(`\\b${older} \``));
+    expect(cardText).toContain('`pg-quiet`: no backups were made after this one');
+    expect(cardText).toMatch(/`pg-unknown`: :warning: could not be read/);
+    for (const id of newer) expect(cardText).toMatch(new RegExp(`• ${id}`));
+
+    await h.click(card, 'restore_approve', BOB);
+    await h.waitFor('chat.postMessage', inThread(card, /unreachable, as expected/));
+    await h.sim.step();
+    await h.sim.step();
+    await h.sim.step();
+    const summary = textOf((await h.waitFor('chat.postMessage', inThread(card, /Restore of `a9s-pg` to backup .* succeeded/))).args as Args);
+    expect(summary).toContain('*Backups no longer known* to the Backup Manager');
+    for (const id of newer) expect(summary).toMatch(new RegExp(`• ${id}`));
+    expect(summary).toContain(`\`${PG}\`: 2 backups — ${later[0]} \`${PG}-`);
+    expect(summary).toContain('`pg-quiet`: no backups were made after this one');
+    expect(summary).toMatch(/`pg-unknown`: :warning: not compared: it could not be read before the restore/);
+    expect(h.sim.view(PG).backups.map((b) => b.id)).toEqual([older]);
   });
 
   it('survives a restart between approval and the end: no second POST, the follow-up goes on', async () => {

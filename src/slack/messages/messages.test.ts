@@ -16,6 +16,7 @@ import { managerErrorSentence, renderManagerError } from './errors';
 import { age, code, escapeMrkdwn, humanDuration, humanSize, isoTime, LIMITS, statusLabel, truncate, user } from './format';
 import { renderHelp, renderNotice, renderUsageError, usageText } from './help';
 import { a9sPgWarnings, APPROVE_ACTION, newerBackupsList, REJECT_ACTION, renderRestoreAudit, renderRestoreCard, renderRestoreOutcome, WITHDRAW_ACTION } from './restore-card';
+import type { ForgottenOf } from '../../restores/later-backups';
 import { AGENT_LOG_PATH, renderLogFollowup, renderRestoreSummary, type FollowupState } from './restore-progress';
 import { renderFailureNotice, renderOutageNotice, renderRecoveryNotice } from './watch';
 
@@ -105,6 +106,7 @@ function restoreReq(over: Partial<RestoreRequest> = {}): RestoreRequest {
     backupSize: 44985152,
     backupCreatedAt: '2018-11-22T04:00:15.718Z',
     newerBackups: newer(2),
+    laterBackups: [],
     requester: 'U0ALICE',
     reason: 'bad migration',
     channel: 'C0OPS',
@@ -159,7 +161,22 @@ function everyMessage(): Array<[string, SlackMessage]> {
       approvals: Array.from({ length: state === 'pending' ? 39 : 40 }, (_, i) => ({ userId: `U0APPROVER${i}`, at: NOW - i })),
     });
   const pgLong = (state: RestoreState) => decided(state, { reason: LONG_REASON, newerBackups: newer(300, (i) => `${LONG_INSTANCE}-${1542859215559 + i}`) });
+  const manyInstances = (state: RestoreState) =>
+    decided(state, {
+      laterBackups: [
+        { instance: 'a9s-pg', known: true, later: newer(300, (i) => `${LONG_INSTANCE}-${i}`) },
+        { instance: LONG_INSTANCE, known: false, error: LONG_MSG },
+        ...Array.from({ length: 60 }, (_, i) => ({ instance: `${LONG_INSTANCE.slice(0, 90)}${i}`, known: true as const, later: newer(40, () => LONG_NAME) })),
+      ],
+    });
+  const forgottenMany: ForgottenOf[] = [
+    { instance: 'a9s-pg', comparable: true, forgotten: newer(300, () => LONG_NAME), stillListed: newer(30) },
+    { instance: LONG_INSTANCE, comparable: false, why: LONG_MSG },
+    ...Array.from({ length: 60 }, (_, i): ForgottenOf => ({ instance: `${LONG_INSTANCE.slice(0, 90)}${i}`, comparable: true, forgotten: newer(40, () => LONG_NAME), stillListed: [] })),
+  ];
   const cases: Array<[string, SlackMessage]> = [
+    ['restore card, a9s-pg, 60 instances with later backups', renderRestoreCard(manyInstances('pending'), NOW)],
+    ['restore summary, a9s-pg, 60 instances compared', renderRestoreSummary(manyInstances('succeeded'), 'succeeded', LONG_MSG, NOW, forgottenMany)],
     ['help', renderHelp('a9s-pg')],
     ['help, long default instance', renderHelp(LONG_INSTANCE)],
     ['usage error', renderUsageError('Unknown subcommand "x".', 'a9s-pg')],
@@ -396,7 +413,7 @@ describe('content', () => {
       const text = joined(m);
       expect(text).toContain('*unavailable* while the restore runs');
       expect(text).toContain('*not recorded*');
-      expect(text).toContain('The *300 backups made after this one* will no longer be known');
+      expect(text).toContain('The *300 backups of `a9s-pg` made after this one* will no longer be known');
       expect(text).toContain('*Ghost instances* may result');
       for (let i = 0; i < 15; i++) expect(text).toContain(`• ${149 + i} \`a9s-pg-${1542859215559 + i * 86_400_000}\``);
       expect(text).not.toContain(`• ${149 + 15} `);
@@ -404,8 +421,49 @@ describe('content', () => {
     });
 
     it('says so when no backup is newer', () => {
-      expect(a9sPgWarnings([])).toContain('The *0 backups made after this one* will no longer be known:\nnone');
+      const text = a9sPgWarnings([{ instance: 'a9s-pg', known: true, later: [] }]);
+      expect(text).toContain('• No backups of `a9s-pg` were made after this one.');
+      expect(text).not.toMatch(/0 backups|none/);
       expect(newerBackupsList([{ id: 149, backupName: null, createdAt: null }])).toBe('• 149');
+    });
+
+    it('says that the later backups of every instance are forgotten, per known instance', () => {
+      const m = renderRestoreCard(
+        restoreReq({
+          laterBackups: [
+            { instance: 'a9s-pg', known: true, later: newer(2) },
+            { instance: 'pg-orders', known: true, later: newer(7, (i) => `pg-orders-${i}`).map((b, i) => ({ ...b, status: i === 1 ? 'failed' : 'done' })) },
+            { instance: 'pg-down', known: false, error: 'answered 503 <b>' },
+            { instance: 'pg-a', known: true, later: [] },
+            { instance: 'pg-b', known: true, later: [] },
+          ],
+        }),
+        NOW,
+      );
+      const text = joined(m);
+      expect(text).toContain('The *2 backups of `a9s-pg` made after this one* will no longer be known:\n• 149 `a9s-pg-1542859215559`\n• 150');
+      expect(text).toContain("The Backup Manager's database holds the records of *every* instance: the backups of *other instances* made after this one are forgotten too.");
+      expect(text).toContain('◦ `pg-orders`: 7 backups — 149 `pg-orders-0`, 150 `pg-orders-1` (failed), 151 `pg-orders-2`, 152 `pg-orders-3`, 153 `pg-orders-4`, …and 2 more');
+      expect(text).toContain('◦ `pg-down`: :warning: could not be read (answered 503 &lt;b&gt;); its backups made after this one are forgotten too');
+      expect(text).toContain('◦ `pg-a`, `pg-b`: no backups were made after this one');
+    });
+
+    it('keeps a long list of instances within one section, ending in "…and N more instances"', () => {
+      const laterBackups = [
+        { instance: 'a9s-pg', known: true as const, later: newer(40) },
+        ...Array.from({ length: 80 }, (_, i) => ({ instance: `pg-${String(i).padStart(2, '0')}-${'x'.repeat(40)}`, known: true as const, later: newer(3, (j) => `pg-${i}-${j}`) })),
+      ];
+      const m = renderRestoreCard(restoreReq({ laterBackups }), NOW);
+      assertBlockKitLimits(m);
+      const warning = sectionTexts(m).find((t) => t.includes('Restoring a9s-pg')) ?? '';
+      expect(warning.length).toBeLessThanOrEqual(LIMITS.sectionText);
+      expect(warning).toContain('…and 25 more');
+      expect(warning).toMatch(/◦ …and \d+ more instances not shown \(\d+ backups made after this one\)/);
+      expect(warning).toContain('*Ghost instances* may result');
+      const shown = (warning.match(/◦ `pg-\d\d-/g) ?? []).length;
+      const more = Number(/…and (\d+) more instances/.exec(warning)?.[1]);
+      expect(shown).toBeGreaterThan(3);
+      expect(shown + more).toBe(80);
     });
 
     it('offers Approve (primary, confirmed), Reject (danger) and Withdraw while pending', () => {
@@ -470,7 +528,7 @@ describe('content', () => {
 
     it('summarises an a9s-pg restore: outcome, duration, forgotten backups, ghosts', () => {
       const r = decided('succeeded', { startedAt: NOW - 125_000, newerBackups: newer(3) });
-      const m = renderRestoreSummary(r, 'succeeded', 'success', NOW);
+      const m = renderRestoreSummary(r, 'succeeded', 'success', NOW, [{ instance: 'a9s-pg', comparable: true, forgotten: newer(3), stillListed: [] }]);
       const text = joined(m);
       expect(m.text).toBe('Restore of a9s-pg to backup 148 succeeded (took 2m 5s)');
       for (const s of ['*Backups no longer known*', '• 149 `a9s-pg-1542859215559`', '• 151', '*ghost instances*', 'approved by <@U0BOB>']) expect(text).toContain(s);

@@ -1,6 +1,9 @@
-import type { NewerBackup, RestoreRequest } from '../../store';
+import type { LaterBackupsOf, RestoreRequest } from '../../store';
 import { actions, button, context, divider, fields, header, message, section, type Block, type SlackMessage } from './blocks';
 import { age, code, escapeMrkdwn, humanSize, isoTime, truncate, user } from './format';
+import { laterBackupsOf, laterBackupsText } from './restore-impact';
+
+export { newerBackupsList } from './restore-impact';
 
 export const APPROVE_ACTION = 'restore_approve';
 export const REJECT_ACTION = 'restore_reject';
@@ -8,22 +11,14 @@ export const WITHDRAW_ACTION = 'restore_withdraw';
 
 /** The instance whose restore takes the Backup Manager down with it (seed: "a9s-pg Backup"). */
 export const A9S_PG = 'a9s-pg';
-const NEWER_SHOWN = 15;
-
-export function newerBackupsList(newer: readonly NewerBackup[]): string {
-  if (newer.length === 0) return 'none';
-  const shown = newer.slice(0, NEWER_SHOWN).map((b) => `• ${b.id}${b.backupName ? ` ${code(b.backupName)}` : ''}`);
-  if (newer.length > NEWER_SHOWN) shown.push(`…and ${newer.length - NEWER_SHOWN} more`);
-  return shown.join('\n');
-}
 
 /** The seed's warnings, said plainly, for the card an approver reads before clicking. */
-export function a9sPgWarnings(newer: readonly NewerBackup[]): string {
+export function a9sPgWarnings(later: readonly LaterBackupsOf[]): string {
   return [
     ':warning: *Restoring a9s-pg, the Backup Manager\'s own database:*',
     '• The Backup Manager is *unavailable* while the restore runs; progress comes from the backup-agent log only.',
     '• The restore is *not recorded* by the Backup Manager; this thread and the bot\'s audit log are the record.',
-    `• The *${newer.length} backup${newer.length === 1 ? '' : 's'} made after this one* will no longer be known:\n${newerBackupsList(newer)}`,
+    laterBackupsText(later),
     '• *Ghost instances* may result: service instances deployed after this backup are no longer known to the a9s Service Broker and Deployer.',
   ].join('\n');
 }
@@ -65,7 +60,7 @@ export function renderRestoreCard(r: RestoreRequest, now: number): SlackMessage 
     ]),
     section(`*Reason:* ${r.reason ? escapeMrkdwn(truncate(r.reason, 1000)) : '_none given_'}`),
   ];
-  if (r.instance === A9S_PG) blocks.push(section(a9sPgWarnings(r.newerBackups)));
+  if (r.instance === A9S_PG) blocks.push(section(a9sPgWarnings(laterBackupsOf(r))));
   blocks.push(divider());
   if (r.approvals.length > 0) {
     blocks.push(context(r.approvals.map((a) => `:ballot_box_with_check: ${user(a.userId)} approved at ${isoTime(a.at)}`).join('\n')));

@@ -1,8 +1,9 @@
+import type { ForgottenOf } from '../../restores/later-backups';
 import { AGENT_LOG_PATH } from '../../restores/log-tail/source';
 import type { RestoreRequest } from '../../store';
 import { context, message, section, type SlackMessage } from './blocks';
 import { code, escapeMrkdwn, humanDuration, LIMITS, user } from './format';
-import { newerBackupsList } from './restore-card';
+import { forgottenText, laterBackupsOf, laterBackupsText } from './restore-impact';
 
 export { AGENT_LOG_PATH };
 export const MANUAL_TAIL_COMMAND = `bosh -d <a9s-pg deployment> ssh pg/0 -c 'sudo tail -F ${AGENT_LOG_PATH}'`;
@@ -58,22 +59,33 @@ export function renderLogFollowup(r: RestoreRequest, view: FollowupView): SlackM
   ]);
 }
 
-/** The summary posted once a restore is over; for a9s-pg, after the manager answers again. */
-export function renderRestoreSummary(r: RestoreRequest, outcome: 'succeeded' | 'failed', detail: string, endedAt: number): SlackMessage {
+/**
+ * The summary posted once a restore is over; for a9s-pg, after the manager answers again.
+ * `forgotten` is, per instance, what the manager no longer lists (read after the restore);
+ * without it the summary can only repeat what the card expected.
+ */
+export function renderRestoreSummary(
+  r: RestoreRequest,
+  outcome: 'succeeded' | 'failed',
+  detail: string,
+  endedAt: number,
+  forgotten?: readonly ForgottenOf[],
+): SlackMessage {
   const took = r.startedAt ? humanDuration(endedAt - r.startedAt) : 'unknown';
   const lines = [
     `${outcome === 'succeeded' ? ':white_check_mark:' : ':x:'} *Restore of ${code(r.instance)} to backup ${r.backupId} ${outcome}* — took ${took}.`,
     detail ? `>${escapeMrkdwn(detail.slice(0, 1000))}` : '',
     `Requested by ${user(r.requester)}${r.decidedBy ? `, approved by ${user(r.decidedBy)}` : ''}.`,
   ];
+  const blocks = [section(lines.filter((l) => l !== '').join('\n'))];
   if (r.instance === 'a9s-pg') {
-    lines.push(
-      `*Backups no longer known* to the Backup Manager (made after backup ${r.backupId}):\n${newerBackupsList(r.newerBackups)}`,
-      'Check for *ghost instances*: service instances deployed after this backup are unknown to the Service Broker and Deployer.',
-    );
+    const impact = forgotten
+      ? forgottenText(r.backupId, forgotten)
+      : `*Backups made after backup ${r.backupId}*, which the Backup Manager forgets when this restore went through (not checked after it):\n${laterBackupsText(laterBackupsOf(r))}`;
+    blocks.push(section(impact), section('Check for *ghost instances*: service instances deployed after this backup are unknown to the Service Broker and Deployer.'));
   }
   return message(`Restore of ${r.instance} to backup ${r.backupId} ${outcome} (took ${took})`, [
-    section(lines.filter((l) => l !== '').join('\n')),
+    ...blocks,
     context('This record is kept in the bot\'s audit log; for a9s-pg the Backup Manager keeps none.'),
   ]);
 }

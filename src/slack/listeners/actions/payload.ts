@@ -9,13 +9,16 @@ export type ButtonArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareA
 const ActionBody = z.object({
   user: z.object({ id: z.string().min(1) }),
   channel: z.object({ id: z.string().min(1) }).nullish(),
-  container: z.object({ channel_id: z.string().optional() }).passthrough().nullish(),
+  container: z.object({ channel_id: z.string().optional(), message_ts: z.string().optional() }).passthrough().nullish(),
+  message: z.object({ ts: z.string().optional() }).passthrough().nullish(),
   actions: z.array(z.object({ action_id: z.string(), value: z.string().max(2000).optional() })).min(1),
 });
 
 export interface ParsedClick {
   origin: Origin;
   value: string;
+  /** The ts of the message whose button was clicked; undefined when the payload has none. */
+  messageTs: string | undefined;
 }
 
 /** Parses the click and builds who/where/how-to-answer; undefined for a payload we can not read. */
@@ -30,6 +33,7 @@ export function parseClick(deps: Deps, args: ButtonArgs): ParsedClick | undefine
   const user = body.user.id;
   return {
     value: body.actions[0]?.value ?? '',
+    messageTs: body.container?.message_ts ?? body.message?.ts,
     origin: { user, channel, reply: ephemeralReply({ respond: args.respond, client: args.client, channel, user, logger: deps.logger }) },
   };
 }

@@ -1,14 +1,14 @@
 import type { Deps } from '../../../deps';
-import { approveRestore, rejectRestore, withdrawRestore, type DecisionOutcome, type StartRestore } from '../../../restores/decide';
-import type { Origin } from '../../../deps';
+import { approveRestore, rejectRestore, withdrawRestore, type CardClick, type DecisionOutcome, type StartRestore } from '../../../restores/decide';
 import { renderInternalError } from '../../messages/errors';
 import { parseClick, RequestId, type ButtonArgs } from './payload';
 
-type Decide = (deps: Deps, origin: Origin, id: number) => Promise<DecisionOutcome>;
+type Decide = (deps: Deps, click: CardClick, id: number) => Promise<DecisionOutcome>;
 
 /**
  * Approve / Reject / Withdraw on a restore card. The ack comes first; every rule is then
- * checked against the stored request by the use case, never against the card's content.
+ * checked against the stored request by the use case, never against the card's content —
+ * including that the clicked message is that request's card.
  */
 function decision(deps: Deps, name: string, decide: Decide) {
   return async (args: ButtonArgs): Promise<void> => {
@@ -22,7 +22,7 @@ function decision(deps: Deps, name: string, decide: Decide) {
     deps.logger.info({ action: name, user: click.origin.user, request: id.data }, 'restore decision');
     let outcome: string;
     try {
-      outcome = await decide(deps, click.origin, id.data);
+      outcome = await decide(deps, { ...click.origin, messageTs: click.messageTs }, id.data);
     } catch (err) {
       // E.g. the state file locked by another process: the person who clicked still gets an answer.
       deps.logger.error({ err, action: name, request: id.data }, 'restore decision failed');
