@@ -85,6 +85,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const runner = new RestoreRunner(deps, {
     logFile: config.logTailFile,
     logCommand: config.logTailCommand,
+    logLabel: config.logTailLabel,
     redact: (s) => redactText(s, secrets),
     timeoutMs: config.restoreTimeoutMs,
     checkIntervalMs: config.pollIntervalMs,

@@ -10,7 +10,7 @@ type Add = (job: NewOutboxJob) => unknown;
  * thread, the same record in NOTIFY_CHANNEL, and the audit log. Keys make each of these
  * happen once per state, however often a decision is delivered.
  */
-export function publishDecision(deps: Deps, req: RestoreRequest, actor: string, add?: Add): void {
+export function publishDecision(deps: Deps, req: RestoreRequest, actor: string, add?: Add, options: { audit?: boolean } = {}): void {
   const { store, outbox, config, clock } = deps;
   const now = clock();
   const write = (a: Add) => {
@@ -38,6 +38,8 @@ export function publishDecision(deps: Deps, req: RestoreRequest, actor: string, 
         payload: { channel: config.notifyChannel, ...renderRestoreAudit(req) },
       });
     }
+    // A restart shows a state again without it having changed: not a new audit entry.
+    if (options.audit === false) return;
     store.audit.record({
       at: now,
       actor,

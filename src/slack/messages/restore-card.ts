@@ -48,6 +48,10 @@ function stateLine(r: RestoreRequest): string {
       return `:leftwards_arrow_with_hook: *Withdrawn* by ${by} at ${when}. Nothing was restored.`;
     case 'expired':
       return `:alarm_clock: *Expired* at ${when || isoTime(r.expiresAt)} without enough approvals. Nothing was restored.`;
+    case 'not_started':
+      return `:no_entry_sign: *Not started*${r.outcome ? `: ${escapeMrkdwn(truncate(r.outcome, 500))}` : ''}`;
+    case 'unknown':
+      return `:grey_question: *Outcome unknown*${r.outcome ? `: ${escapeMrkdwn(truncate(r.outcome, 500))}` : ''} (approved by ${by})`;
   }
 }
 
