@@ -437,6 +437,13 @@ describe('content', () => {
       expect(joined(renderRestoreCard(restoreReq({ approvalsNeeded: 2, approvals: [{ userId: 'U0BOB', at: NOW }] }), NOW))).toContain('1 more needed');
     });
 
+    it('links the audit record to the restore thread, only with a link Slack could have given', () => {
+      const link = 'https://example.slack.com/archives/C0OPS/p1732590000000100';
+      expect(joined(renderRestoreAudit(decided('running'), link))).toContain(`<${link}|Open the restore thread>`);
+      expect(joined(renderRestoreAudit(decided('running'), 'https://x.example/a|<!channel>'))).not.toContain('Open the restore thread');
+      expect(joined(renderRestoreAudit(decided('running')))).not.toContain('Open the restore thread');
+    });
+
     it('tells the requester the outcome, and records it for NOTIFY_CHANNEL', () => {
       expect(renderRestoreOutcome(decided('rejected')).blocks[0]).toMatchObject({ text: { text: expect.stringMatching(/^<@U0ALICE> :no_entry: \*Rejected\*/) } });
       expect(joined(renderRestoreAudit(decided('succeeded')))).toContain('*Restore #7* of `a9s-pg` to backup 148 (`a9s-pg-1542859215559`), requested by <@U0ALICE>');
