@@ -12,6 +12,8 @@ import { healthRoute, metricsRoute, readinessRoute, type PartState } from './htt
 import { createHttpServer, pathOf, type Route } from './http/server';
 import { redactText } from './logger';
 import { expireDue } from './restores/decide';
+import { Permalinks } from './restores/permalinks';
+import { refreshAuditMessage } from './restores/publish';
 import { RestoreRunner } from './restores/runner';
 import { createSlackApp, createSlackClient, EVENTS_PATH, type SlackRuntime } from './slack/app';
 import { renderTransitionReply } from './slack/messages/backup-task';
@@ -80,11 +82,16 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   };
   const outbox = new Outbox({ chat, store, logger: logger.child({ component: 'outbox' }), clock, metrics, channelIntervalMs: config.channelIntervalMs });
   const poller = new Poller({ api, store, outbox, logger: logger.child({ component: 'poller' }), clock, intervalMs: config.pollIntervalMs, notifyChannel: config.notifyChannel });
-  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock };
+  const permalinks = new Permalinks(
+    async (channel, ts) => (await web.chat.getPermalink({ channel, message_ts: ts })).permalink,
+    logger.child({ component: 'permalinks' }),
+  );
+  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock, permalinks };
   const secrets = secretsOf(config);
   const runner = new RestoreRunner(deps, {
     logFile: config.logTailFile,
     logCommand: config.logTailCommand,
+    logLabel: config.logTailLabel,
     redact: (s) => redactText(s, secrets),
     timeoutMs: config.restoreTimeoutMs,
     checkIntervalMs: config.pollIntervalMs,
@@ -114,7 +121,13 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       payload: { channel: task.channel, thread_ts: ts, ...renderTransitionReply(task, task.status) },
     });
   });
-  outbox.onRef('restore-card', (id, ts) => ts && store.restores.setCardTs(id, ts));
+  outbox.onRef('restore-card', (id, ts) => {
+    if (!ts) return;
+    store.restores.setCardTs(id, ts);
+    const req = store.restores.get(id);
+    if (req) permalinks.request(req.channel, ts, () => refreshAuditMessage(deps, id));
+  });
+  outbox.onRef('restore-audit', (id, ts) => ts && refreshAuditMessage(deps, id));
   outbox.onRef('restore-followup', (id, ts) => ts && store.restores.setFollowupTs(id, ts));
 
   metrics.collect = (m) => {

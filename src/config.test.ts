@@ -55,6 +55,7 @@ describe('loadConfig', () => {
       ['STATE_DB', (c) => c.stateDb, './data/pgbackup.sqlite'],
       ['LOG_TAIL_FILE', (c) => c.logTailFile, undefined],
       ['LOG_TAIL_COMMAND', (c) => c.logTailCommand, undefined],
+      ['LOG_TAIL_LABEL', (c) => c.logTailLabel, undefined],
       ['LOG_LEVEL', (c) => c.logLevel, 'info'],
     ])('%s defaults as documented', (_name, read, expected) => {
       expect(read(config)).toEqual(expected);
@@ -275,6 +276,11 @@ describe('loadConfig', () => {
     it('refuses an unknown LOG_LEVEL and accepts any case of a known one', () => {
       expect(problemsOf({ ...PRODUCTION, LOG_LEVEL: 'verbose' }).message).toContain('LOG_LEVEL must be one of');
       expect(load({ ...PRODUCTION, LOG_LEVEL: 'Warn' }).logLevel).toBe('warn');
+    });
+
+    it('reads LOG_TAIL_LABEL, trimmed, and refuses one over 100 characters', () => {
+      expect(load({ ...PRODUCTION, LOG_TAIL_LABEL: '  agent log on pg/0 ' }).logTailLabel).toBe('agent log on pg/0');
+      expect(problemsOf({ ...PRODUCTION, LOG_TAIL_LABEL: 'x'.repeat(101) }).message).toContain('LOG_TAIL_LABEL must be at most 100 characters');
     });
 
     it('refuses both log sources at once', () => {

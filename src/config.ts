@@ -87,6 +87,8 @@ const EnvSchema = z.object({
     }),
   LOG_TAIL_FILE: optionalString,
   LOG_TAIL_COMMAND: optionalString,
+  /** Shown in Slack as the follow-up's source instead of the command (which may hold secrets). */
+  LOG_TAIL_LABEL: optionalString.refine((v) => v === undefined || v.length <= 100, { message: 'must be at most 100 characters' }),
   LOG_LEVEL: optionalString
     .transform((v) => (v ?? 'info').toLowerCase())
     .refine((v) => (LOG_LEVELS as readonly string[]).includes(v), {
@@ -133,6 +135,7 @@ export interface Config {
   channelIntervalMs: number;
   logTailFile: string | undefined;
   logTailCommand: string | undefined;
+  logTailLabel: string | undefined;
   logLevel: LogLevel;
 }
 
@@ -234,6 +237,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     channelIntervalMs: e.SLACK_CHANNEL_INTERVAL_MS,
     logTailFile: e.LOG_TAIL_FILE,
     logTailCommand: e.LOG_TAIL_COMMAND,
+    logTailLabel: e.LOG_TAIL_LABEL,
     logLevel: e.LOG_LEVEL as LogLevel,
   };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { BackupManagerApi } from './backup-manager/api';
 import type { Config } from './config';
+import type { Permalinks } from './restores/permalinks';
 import type { Metrics } from './http/metrics';
 import type { SlackMessage } from './slack/messages/blocks';
 import type { Outbox } from './slack/outbox';
@@ -17,6 +18,8 @@ export interface Deps {
   logger: Logger;
   metrics: Metrics;
   clock: () => number;
+  /** Links to restore cards for the NOTIFY_CHANNEL audit message; absent, it goes without. */
+  permalinks?: Permalinks;
 }
 
 /** Says something to one person only (an ephemeral message). */

@@ -2,19 +2,22 @@ import type { BackupManagerError } from '../backup-manager/errors';
 import { UnavailableError } from '../backup-manager/errors';
 import type { InstanceView } from '../backup-manager/schemas';
 import type { Deps } from '../deps';
-import { humanDuration } from '../slack/messages/format';
+import { humanDuration, isoTime } from '../slack/messages/format';
 import { renderNotice } from '../slack/messages/help';
 import { A9S_PG } from '../slack/messages/restore-card';
 import { renderLogFollowup, renderRestoreSummary, type FollowupState } from '../slack/messages/restore-progress';
-import type { RestoreRequest } from '../store';
+import type { RestoreEnd, RestoreRequest } from '../store';
 import { readForgotten } from './impact';
 import { laterBackupsOf, type ForgottenOf } from './later-backups';
-import { LogWindow, openLogSource, type LogSource } from './log-tail';
+import { AGENT_LOG_PATH, describeLogSource, LogWindow, openLogSource, type LogSource } from './log-tail';
+import { findOwnRestore, RESTORE_CLOCK_SKEW_MS } from './own-restore';
 import { publishDecision } from './publish';
 
 export interface FollowOptions {
   logFile: string | undefined;
   logCommand: string | undefined;
+  /** LOG_TAIL_LABEL: what the follow-up names as its source instead of the command. */
+  logLabel?: string | undefined;
   redact: (s: string) => string;
   timeoutMs: number;
   checkIntervalMs: number;
@@ -22,15 +25,33 @@ export interface FollowOptions {
   editIntervalMs: number;
   /** After a restart: show recent lines so the restore's own start is seen again. */
   resumed: boolean;
+  /**
+   * How long a restore the manager never confirmed may go without a sign of it before the
+   * request ends as not started (default CONFIRM_CHECKS check intervals).
+   */
+  confirmWindowMs?: number;
 }
 
-export type FollowResult = { outcome: 'succeeded' | 'failed'; detail: string };
+export type FollowResult = { outcome: RestoreEnd; detail: string };
+
+/** What the runner knows about the POST when following begins. */
+export interface StartInfo {
+  /** The manager answered the POST with a 2xx: the restore was sent, even without an id. */
+  confirmed?: boolean;
+  /** Restores the manager listed just before the POST: none of them is this request's. */
+  knownBefore?: readonly number[];
+}
+
+/** Check intervals an unconfirmed restore gets to show itself (30 s at the default 5 s). */
+export const CONFIRM_CHECKS = 6;
+/** Answers from the manager, at least, before "not started" is concluded. */
+const CONFIRM_MIN_READS = 3;
 
 /** Longest wait for the log file's first look before the restore is sent anyway. */
 const SOURCE_READY_MS = 2000;
 
 /** Tolerated difference between the bot's clock and the a9s-pg VM's, for log timestamps. */
-const CLOCK_SKEW_MS = 60_000;
+const CLOCK_SKEW_MS = RESTORE_CLOCK_SKEW_MS;
 
 /** How long the log may lag behind the manager's own report of a service-instance restore. */
 const LOG_GRACE_MS = 1500;
@@ -62,6 +83,12 @@ export class FollowSession {
   private readonly done: Promise<FollowResult>;
   private resolveDone!: (r: FollowResult) => void;
   private readonly isPg: boolean;
+  /** The restore is known to have been sent (a 2xx to the POST, or the manager lists it). */
+  private confirmed = false;
+  private knownBefore: ReadonlySet<number> = new Set();
+  private followingSince = 0;
+  /** Successful reads of the instance view while the restore was not confirmed. */
+  private unconfirmedReads = 0;
 
   constructor(
     private readonly deps: Deps,
@@ -72,7 +99,9 @@ export class FollowSession {
     this.window = new LogWindow({
       redact: options.redact,
       outcomeAfterRestoreRequest: true,
-      notBefore: (req.startedAt ?? req.decidedAt ?? deps.clock()) - CLOCK_SKEW_MS,
+      // The approval, not the start: after a restart startedAt is the restart's time, and the
+      // restore's own lines may be older than that.
+      notBefore: (req.decidedAt ?? req.startedAt ?? deps.clock()) - CLOCK_SKEW_MS,
     });
     this.state = options.logFile || options.logCommand ? 'following' : 'unconfigured';
     this.done = new Promise((r) => (this.resolveDone = r));
@@ -121,11 +150,14 @@ export class FollowSession {
   }
 
   /** The restore has started (or, after a restart, is believed to run): follow it to its end. */
-  start(note?: string): void {
+  start(note?: string, info: StartInfo = {}): void {
     this.started = true;
     const fresh = this.deps.store.restores.get(this.req.id);
     if (fresh) this.req = fresh;
     const { deps, req, options } = this;
+    this.confirmed = info.confirmed === true || req.managerRestoreId !== null;
+    this.knownBefore = new Set(info.knownBefore ?? []);
+    this.followingSince = deps.clock();
     if (note && req.cardTs) {
       deps.outbox.enqueue({
         key: `restore:${req.id}:note:${options.resumed ? `resumed:${deps.clock()}` : 'start'}`,
@@ -150,7 +182,11 @@ export class FollowSession {
     }
     const check = setInterval(() => void this.check(), options.checkIntervalMs);
     const timeout = setTimeout(
-      () => this.endSafely({ outcome: 'failed', detail: `No end of the restore seen within ${humanDuration(options.timeoutMs)}; check it by hand.` }, 'timeout'),
+      () =>
+        this.endSafely(
+          { outcome: 'unknown', detail: `No end of the restore seen within ${humanDuration(options.timeoutMs)}; whether it worked is unknown. Check it by hand.` },
+          'timeout',
+        ),
       Math.max(0, (req.startedAt ?? deps.clock()) + options.timeoutMs - deps.clock()),
     );
     this.timers.push(check, timeout);
@@ -190,11 +226,14 @@ export class FollowSession {
     this.checking = true;
     try {
       const view = await this.deps.api.getInstance(this.req.instance, { retry: false });
+      if (this.ended) return;
       if (this.isPg) {
         // The manager answering again after its outage, or forgetting the newer backups,
         // means the restore has happened even when no log line said so.
         const forgotten = this.req.newerBackups.length > 0 && this.req.newerBackups.every((b) => !view.backups.some((x) => x.id === b.id));
         if (this.logOutcome || this.managerSeenDown || forgotten) await this.endPg(view);
+        else if (this.window.restoreRequestSeen) this.confirmed = true;
+        else this.unconfirmedRead();
       } else {
         this.checkServiceRestore(view);
       }
@@ -204,6 +243,27 @@ export class FollowSession {
     } finally {
       this.checking = false;
     }
+  }
+
+  /**
+   * The manager answered but shows no sign of a restore the bot could not confirm. Once that
+   * has lasted the confirmation window, the request ends as not started: holding the
+   * instance's lock for RESTORE_TIMEOUT_MS on a restore nobody sent would block everyone.
+   */
+  private unconfirmedRead(): void {
+    if (this.confirmed) return;
+    this.unconfirmedReads++;
+    const window = this.options.confirmWindowMs ?? CONFIRM_CHECKS * this.options.checkIntervalMs;
+    if (this.unconfirmedReads < CONFIRM_MIN_READS || this.deps.clock() - this.followingSince < window) return;
+    const { req } = this;
+    const since = isoTime(req.decidedAt ?? this.followingSince);
+    const seen = this.isPg
+      ? `the Backup Manager stayed up and no \`POST /v1/restore\` appeared in the backup-agent log since the approval (${since})`
+      : `the Backup Manager lists no restore of backup ${req.backupId} started since the approval (${since})`;
+    const detail =
+      `The Backup Manager did not confirm it: ${seen}. Nothing was sent again. ` +
+      `Before retrying, check the manager's restores of ${req.instance} and the backup-agent log (${AGENT_LOG_PATH}): a restore may still show up there.`;
+    this.endSafely({ outcome: 'not_started', detail }, 'not-started');
   }
 
   private managerDown(): void {
@@ -225,10 +285,23 @@ export class FollowSession {
 
   private checkServiceRestore(view: InstanceView): void {
     const { req } = this;
-    const mine =
-      view.restores.find((r) => req.managerRestoreId !== null && r.id === req.managerRestoreId) ??
-      [...view.restores].filter((r) => r.backupId === req.backupId || String(r.backupId) === String(req.backupId)).sort((a, b) => b.id - a.id)[0];
-    if (!mine || (mine.status !== 'done' && mine.status !== 'failed')) return;
+    const mine = findOwnRestore(view.restores, {
+      backupId: req.backupId,
+      managerRestoreId: req.managerRestoreId,
+      approvedAt: req.decidedAt ?? req.startedAt ?? this.followingSince,
+      knownBefore: this.knownBefore,
+    });
+    if (!mine) {
+      this.unconfirmedRead();
+      return;
+    }
+    if (req.managerRestoreId === null) {
+      // Found it: from now on only this restore counts, also after a restart.
+      this.deps.store.restores.setManagerRestoreId(req.id, mine.id);
+      this.req = { ...req, managerRestoreId: mine.id };
+    }
+    this.confirmed = true;
+    if (mine.status !== 'done' && mine.status !== 'failed') return;
     const ending: [FollowResult, FollowupState] =
       mine.status === 'done'
         ? [{ outcome: 'succeeded', detail: 'The Backup Manager reports the restore done.' }, 'success']
@@ -291,7 +364,7 @@ export class FollowSession {
     return renderLogFollowup(this.req, {
       state: this.state,
       lines: this.window.lines(),
-      source: this.options.logFile ?? this.options.logCommand ?? null,
+      source: describeLogSource({ file: this.options.logFile, command: this.options.logCommand, label: this.options.logLabel }),
       reason: this.logOutcome?.line,
     });
   }

@@ -7,11 +7,11 @@ type Add = (job: NewOutboxJob) => unknown;
 
 /**
  * What each decision on a request shows: the card edited in place, the requester told in the
- * thread, the same record in NOTIFY_CHANNEL, and the audit log. Keys make each of these
- * happen once per state, however often a decision is delivered.
+ * thread, the one audit message in NOTIFY_CHANNEL brought up to date, and the audit log. Keys
+ * make each of these happen once per state, however often a decision is delivered.
  */
-export function publishDecision(deps: Deps, req: RestoreRequest, actor: string, add?: Add): void {
-  const { store, outbox, config, clock } = deps;
+export function publishDecision(deps: Deps, req: RestoreRequest, actor: string, add?: Add, options: { audit?: boolean } = {}): void {
+  const { store, outbox, clock } = deps;
   const now = clock();
   const write = (a: Add) => {
     if (req.cardTs) {
@@ -30,14 +30,9 @@ export function publishDecision(deps: Deps, req: RestoreRequest, actor: string, 
         });
       }
     }
-    if (config.notifyChannel && config.notifyChannel !== req.channel) {
-      a({
-        key: `restore:${req.id}:notify:${req.state}:${req.approvals.length}`,
-        channel: config.notifyChannel,
-        method: 'chat.postMessage',
-        payload: { channel: config.notifyChannel, ...renderRestoreAudit(req) },
-      });
-    }
+    writeAuditMessage(deps, req, a);
+    // A restart shows a state again without it having changed: not a new audit entry.
+    if (options.audit === false) return;
     store.audit.record({
       at: now,
       actor,
@@ -49,4 +44,44 @@ export function publishDecision(deps: Deps, req: RestoreRequest, actor: string, 
   };
   if (add) write(add);
   else outbox.transaction(write);
+}
+
+const auditKey = (id: number) => `restore:${id}:audit`;
+
+/**
+ * One message per restore in NOTIFY_CHANNEL, edited as the request moves on, so the channel's
+ * failure notices are not buried under four posts per restore. Its first post carries the ref
+ * `restore-audit:<id>`; edits need its ts, so while it is still on its way they are left to
+ * `refreshAuditMessage`, which runs once it has landed.
+ */
+function writeAuditMessage(deps: Deps, req: RestoreRequest, a: Add): void {
+  const { config, store, permalinks } = deps;
+  const channel = config.notifyChannel;
+  if (!channel || channel === req.channel) return;
+  const link = req.cardTs ? permalinks?.get(req.channel, req.cardTs) : undefined;
+  if (req.cardTs && !link) permalinks?.request(req.channel, req.cardTs, () => refreshAuditMessage(deps, req.id));
+  const posted = store.outbox.byKey(auditKey(req.id));
+  const content = renderRestoreAudit(req, link);
+  if (!posted) {
+    a({ key: auditKey(req.id), channel, method: 'chat.postMessage', payload: { channel, ...content }, ref: `restore-audit:${req.id}` });
+    return;
+  }
+  if (!posted.resultTs) return;
+  a({
+    key: `${auditKey(req.id)}:${req.state}:${req.approvals.length}${link ? ':link' : ''}`,
+    channel,
+    method: 'chat.update',
+    payload: { channel, ts: posted.resultTs, ...content },
+  });
+}
+
+/** Brings the audit message up to date (after it landed, or once the card's link is known). */
+export function refreshAuditMessage(deps: Deps, id: number): void {
+  const req = deps.store.restores.get(id);
+  const posted = deps.store.outbox.byKey(auditKey(id));
+  if (!req || !posted?.resultTs) return;
+  const link = req.cardTs ? deps.permalinks?.get(req.channel, req.cardTs) : undefined;
+  // Nothing changed since the post: no edit.
+  if (JSON.stringify(posted.payload.blocks) === JSON.stringify(renderRestoreAudit(req, link).blocks)) return;
+  deps.outbox.transaction((a) => writeAuditMessage(deps, req, a));
 }

@@ -3,6 +3,7 @@ import { BackupManagerError } from '../backup-manager/errors';
 import type { Deps } from '../deps';
 import { managerErrorSentence } from '../slack/messages/errors';
 import { A9S_PG } from '../slack/messages/restore-card';
+import type { InstanceView } from '../backup-manager/schemas';
 import type { RestoreRequest } from '../store';
 import { FollowSession, type FollowOptions, type FollowResult } from './follow-session';
 import { publishDecision } from './publish';
@@ -17,6 +18,7 @@ export type RunnerOptions = Omit<FollowOptions, 'resumed'>;
 export class RestoreRunner {
   readonly events = new EventEmitter<{ finished: [RestoreRequest, FollowResult] }>();
   private readonly sessions = new Map<number, FollowSession>();
+  private stopped = false;
 
   constructor(
     private readonly deps: Deps,
@@ -36,9 +38,16 @@ export class RestoreRunner {
       let note = ':arrows_counterclockwise: The bot restarted; it goes on following this restore.';
       if (req.state === 'approved') {
         // The POST may or may not have gone out before the restart; sending it again could
-        // restore twice, so follow as if it started and let the follow-up tell.
-        store.restores.markStarted(req.id, null, clock());
-        note = ':warning: The bot restarted while starting this restore. It did not send it again; following it as if it started.';
+        // restore twice. Follow it: only a restore the manager shows since the approval counts,
+        // and with none the request ends as not started.
+        note = ':warning: The bot restarted while starting this restore. It did not send it again; checking whether the Backup Manager started it.';
+        this.deps.outbox.transaction((add) => {
+          if (store.restores.markStarted(req.id, null, clock())) publishDecision(this.deps, store.restores.get(req.id) as RestoreRequest, 'pgbackup-bot', add);
+        });
+      } else {
+        // The card may still say "Approved — starting…" (the restart came between the start
+        // and its card edit): show it running. Keyed per state, so nothing is posted twice.
+        publishDecision(this.deps, req, 'pgbackup-bot', undefined, { audit: false });
       }
       this.follow(store.restores.get(req.id) as RestoreRequest, true, note);
     }
@@ -51,13 +60,36 @@ export class RestoreRunner {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await Promise.all([...this.sessions.values()].map((s) => s.stop()));
     this.sessions.clear();
   }
 
   private async run(req: RestoreRequest): Promise<void> {
     const { api, store, clock, logger } = this.deps;
+    // The request may have waited an hour: its backup can be gone (an a9s-pg restore made the
+    // manager forget it, retention deleted it). Look again; sending a restore of a backup that
+    // is not there only fails later with a confusing answer.
+    let view: InstanceView;
+    try {
+      view = await api.getInstance(req.instance);
+    } catch (err) {
+      await this.notStarted(req, `Could not check backup ${req.backupId} before starting the restore: ${managerErrorSentence(err, req.instance, 'plain')} Nothing was sent.`);
+      return;
+    }
+    if (this.stopped) return;
+    const backup = view.backups.find((b) => b.id === req.backupId);
+    if (!backup || backup.status !== 'done') {
+      const why = backup
+        ? `Backup ${req.backupId} is ${backup.status} now; only a done backup can be restored.`
+        : `Backup ${req.backupId} is no longer known to the Backup Manager (an a9s-pg restore or retention removed it).`;
+      await this.notStarted(req, `${why} Nothing was sent.`);
+      return;
+    }
+    const knownBefore = view.restores.map((r) => r.id);
+
     let managerId: number | null = null;
+    let confirmed = true;
     let note: string | undefined;
     const session = this.session(req, false);
     await session.openSource();
@@ -68,7 +100,8 @@ export class RestoreRunner {
     } catch (err) {
       const ambiguous = err instanceof BackupManagerError && (err.kind === 'unavailable' || err.kind === 'bad_response');
       if (!ambiguous) {
-        const sentence = managerErrorSentence(err, req.instance);
+        // Stored plain: the card escapes it when it renders it.
+        const sentence = managerErrorSentence(err, req.instance, 'plain');
         logger.warn({ request: req.id, kind: err instanceof BackupManagerError ? err.kind : 'internal' }, 'restore POST refused');
         await this.drop(req.id);
         if (store.restores.finish(req.id, 'failed', sentence, clock())) {
@@ -76,14 +109,29 @@ export class RestoreRunner {
         }
         return;
       }
-      note = `:warning: The Backup Manager did not confirm the start of the restore (${managerErrorSentence(err, req.instance)}). It was not sent again; following it as if it started.`;
+      confirmed = false;
+      note = `:warning: The Backup Manager did not confirm the start of the restore (${managerErrorSentence(err, req.instance)}). It was not sent again; checking whether the manager started it.`;
     }
-    if (!store.restores.markStarted(req.id, managerId, clock())) {
+    const started = this.deps.outbox.transaction((add) => {
+      if (!store.restores.markStarted(req.id, managerId, clock())) return false;
+      publishDecision(this.deps, store.restores.get(req.id) as RestoreRequest, 'pgbackup-bot', add);
+      return true;
+    });
+    if (!started) {
       await this.drop(req.id);
       return;
     }
-    publishDecision(this.deps, store.restores.get(req.id) as RestoreRequest, 'pgbackup-bot');
-    session.start(note);
+    session.start(note, { confirmed, knownBefore });
+  }
+
+  /** Ends an approved request before anything was sent; the instance's lock goes with it. */
+  private async notStarted(req: RestoreRequest, outcome: string): Promise<void> {
+    const { store, clock, logger } = this.deps;
+    logger.warn({ request: req.id }, 'restore not started');
+    await this.drop(req.id);
+    if (store.restores.finish(req.id, 'not_started', outcome, clock())) {
+      publishDecision(this.deps, store.restores.get(req.id) as RestoreRequest, 'pgbackup-bot');
+    }
   }
 
   private follow(req: RestoreRequest, resumed: boolean, note: string | undefined): void {
@@ -94,11 +142,47 @@ export class RestoreRunner {
   private session(req: RestoreRequest, resumed: boolean): FollowSession {
     const session = new FollowSession(this.deps, req, { ...this.options, resumed });
     this.sessions.set(req.id, session);
-    void session.finished().then((result) => {
+    void session.finished().then(async (result) => {
       this.sessions.delete(req.id);
-      this.events.emit('finished', this.deps.store.restores.get(req.id) as RestoreRequest, result);
+      const finished = this.deps.store.restores.get(req.id) as RestoreRequest;
+      // Before 'finished', so whoever waits for it sees the closed requests too.
+      if (req.instance === A9S_PG && result.outcome !== 'not_started') {
+        await this.closeForgottenRequests(finished).catch((err: unknown) => this.deps.logger.warn({ err, request: req.id }, 'could not close stale restore requests'));
+      }
+      this.events.emit('finished', finished, result);
     });
     return session;
+  }
+
+  /**
+   * After a restore of a9s-pg the manager forgets every backup made after the restored one, on
+   * every instance. Pending requests for such a backup could never run: close them now, saying
+   * why, rather than let someone approve them into an error.
+   */
+  private async closeForgottenRequests(pgRestore: RestoreRequest): Promise<void> {
+    const { api, store, clock } = this.deps;
+    const pending = store.restores.inState('pending');
+    const instances = [...new Set(pending.map((r) => r.instance))];
+    for (const instance of instances) {
+      if (this.stopped) return;
+      let view: InstanceView;
+      try {
+        view = await api.getInstance(instance, { retry: false });
+      } catch {
+        // Unreachable now: the check before the POST still stops such a request later.
+        continue;
+      }
+      const listed = new Set(view.backups.map((b) => b.id));
+      for (const req of pending) {
+        if (req.instance !== instance || listed.has(req.backupId)) continue;
+        const why =
+          `Backup ${req.backupId} is no longer known to the Backup Manager: the restore of ${A9S_PG} to backup ${pgRestore.backupId} ` +
+          `(request #${pgRestore.id}) made it forget the backups made after that one. Nothing was restored; request a restore of a backup it still lists.`;
+        if (store.restores.closePending(req.id, why, clock())) {
+          publishDecision(this.deps, store.restores.get(req.id) as RestoreRequest, 'pgbackup-bot');
+        }
+      }
+    }
   }
 
   private async drop(id: number): Promise<void> {

@@ -123,6 +123,13 @@ export interface SeedBackupOptions {
   createdAt?: Date | string;
 }
 
+export interface SeedRestoreOptions {
+  backupId: number;
+  status: SimTaskStatus;
+  msg?: string | null;
+  createdAt?: Date | string;
+}
+
 const RANDOM_FAILURE_MESSAGES = [
   'pg_dump: error: connection to server was lost',
   'upload to the backup store failed: 503 Slow Down',
@@ -205,6 +212,19 @@ export class SimulatorModel {
     if (Number.isNaN(at.getTime())) throw new RangeError(`createdAt is not a date: ${String(options.createdAt)}`);
     const size = options.size !== undefined ? options.size : options.status === 'done' ? this.randomSize() : null;
     return this.newBackup(instance, at, 'seed', options.status, size, options.msg ?? null);
+  }
+
+  seedRestore(name: string, options: SeedRestoreOptions): SimRestore {
+    const instance = this.require(name);
+    const at = options.createdAt === undefined ? this.now() : new Date(options.createdAt);
+    if (Number.isNaN(at.getTime())) throw new RangeError(`createdAt is not a date: ${String(options.createdAt)}`);
+    const id = this.nextRestoreId++;
+    const task = this.newTask(id, at);
+    task.status = options.status;
+    task.msg = options.msg ?? null;
+    const restore: SimRestore = { id, instanceId: instance.id, backupId: options.backupId, tasks: [task] };
+    instance.restores.push(restore);
+    return restore;
   }
 
   deleteBackup(name: string, id: number): void {

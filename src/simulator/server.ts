@@ -5,7 +5,7 @@ import { AgentLog } from './agent-log';
 import type { OutageEndEvent, OutageStartEvent, RecordedRequest, SimulatorEventMap } from './events';
 import { cannedAnswer, faultHandlesRequest, faultMatches, OUTAGE_503, type CannedAnswer, type Fault, type ScopedFault } from './faults';
 import { BodyTooLargeError, checkBasicAuth, parseMaybeJson, readBody } from './http-util';
-import { SimulatorModel, type ModelEvent, type SeedBackupOptions } from './model';
+import { SimulatorModel, type ModelEvent, type SeedBackupOptions, type SeedRestoreOptions } from './model';
 import { errorBody, route, type RouteResult } from './routes';
 import { renderInstance, type BackupOrder, type InstanceJson } from './view';
 
@@ -176,6 +176,11 @@ export class Simulator {
   /** Adds history directly. Returns the backup's id. */
   seedBackup(instance: string, options: SeedBackupOptions): number {
     return this.model.seedBackup(instance, options).id;
+  }
+
+  /** Adds a finished restore to the history (e.g. one from last month). Returns its id. */
+  seedRestore(instance: string, options: SeedRestoreOptions): number {
+    return this.model.seedRestore(instance, options).id;
   }
 
   /** Marks a backup `deleted`, as retention does. */

@@ -9,10 +9,17 @@ export type RestoreState =
   | 'failed'
   | 'rejected'
   | 'withdrawn'
-  | 'expired';
+  | 'expired'
+  /** Ended without a restore the bot can vouch for: never confirmed by the manager, or its backup gone. */
+  | 'not_started'
+  /** Sent, but how it ended was never seen (e.g. no end within RESTORE_TIMEOUT_MS). */
+  | 'unknown';
 
 /** States after which nothing more happens to a request. */
-export const FINAL_RESTORE_STATES: readonly RestoreState[] = ['succeeded', 'failed', 'rejected', 'withdrawn', 'expired'];
+export const FINAL_RESTORE_STATES: readonly RestoreState[] = ['succeeded', 'failed', 'rejected', 'withdrawn', 'expired', 'not_started', 'unknown'];
+
+/** How a restore that was approved can end. */
+export type RestoreEnd = 'succeeded' | 'failed' | 'not_started' | 'unknown';
 
 export interface NewerBackup {
   id: number;
@@ -181,6 +188,13 @@ export class RestoresRepo {
         `UPDATE restore_requests SET state = @to, finished_at = @at, outcome = @outcome
          WHERE id = @id AND state IN ('approved', 'running')`,
       ),
+      setManagerId: db.prepare(
+        `UPDATE restore_requests SET manager_restore_id = ? WHERE id = ? AND manager_restore_id IS NULL AND state = 'running'`,
+      ),
+      closePending: db.prepare(
+        `UPDATE restore_requests SET state = 'not_started', decided_at = @at, finished_at = @at, outcome = @outcome
+         WHERE id = @id AND state = 'pending'`,
+      ),
       expire: db.prepare(
         `UPDATE restore_requests SET state = 'expired', decided_at = @now
          WHERE state = 'pending' AND expires_at <= @now RETURNING id`,
@@ -271,8 +285,18 @@ export class RestoresRepo {
     return this.stmts.start.run({ id, managerId: managerRestoreId, at }).changes === 1;
   }
 
-  finish(id: number, to: 'succeeded' | 'failed', outcome: string, at: number): boolean {
+  finish(id: number, to: RestoreEnd, outcome: string, at: number): boolean {
     return this.stmts.finish.run({ id, to, outcome, at }).changes === 1;
+  }
+
+  /** The manager's id of a running restore, once the bot has found it in the manager's list. */
+  setManagerRestoreId(id: number, managerRestoreId: number): boolean {
+    return this.stmts.setManagerId.run(managerRestoreId, id).changes === 1;
+  }
+
+  /** Ends a pending request that can no longer run (its backup is gone); false if no longer pending. */
+  closePending(id: number, outcome: string, at: number): boolean {
+    return this.stmts.closePending.run({ id, outcome, at }).changes === 1;
   }
 
   /** Expires every pending request past its deadline; returns their ids. */

@@ -1,4 +1,5 @@
 import { ALICE, ALERTS, BOB, CAROL, EVE, Harness, OPS, textOf, type Args } from './harness';
+import { outboxSettled } from '../faults/util';
 import type { RecordedCall } from '../../src/sandbox/fake-slack';
 import { blockActionsBody } from '../../src/sandbox/slack-requests';
 
@@ -75,9 +76,31 @@ describe('restores: two-person rule, exactly once, log-tail follow-up', () => {
     await h.waitFor('chat.postMessage', inThread(card, /succeeded/));
     await cardUpdate(h, card, /Restore finished/);
     expect(h.callsOf('chat.postMessage', inThread(card, /U0ALICE.*(finished|succeeded)|succeeded/)).length).toBeGreaterThan(0);
-    await h.waitFor('chat.postMessage', (a) => a.channel === ALERTS.id && /succeeded/.test(a.text ?? ''));
+    await h.waitFor('chat.update', (a) => a.channel === ALERTS.id && /succeeded/.test(a.text ?? ''));
     expect(restorePosts(h)).toHaveLength(1);
     expect(h.bot.deps.store.audit.latest().map((e) => e.action)).toEqual(expect.arrayContaining(['restore.pending', 'restore.approved', 'restore.running', 'restore.succeeded']));
+  });
+
+  it('keeps one audit message per restore in NOTIFY_CHANNEL, edited in place up to the outcome, with a link to the thread', async () => {
+    h = await setup();
+    const { card } = await requestCard(h);
+    const audit = await h.waitFor('chat.postMessage', (a) => a.channel === ALERTS.id);
+    const auditTs = (audit.response as { ts: string }).ts;
+    expect(audit.args).toMatchObject({ text: expect.stringMatching(/Restore request #1 of pg-orders .*: pending/) });
+    await h.click(card, 'restore_approve', BOB);
+    await h.waitFor('chat.postMessage', inThread(card, /Backup-agent log/));
+    await h.sim.step();
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', inThread(card, /Restore of `pg-orders` to backup .* succeeded/));
+    const link = `https://example.slack.com/archives/${OPS.id}/p${card.ts.replace('.', '')}`;
+    await h.waitFor('chat.update', (a) => a.channel === ALERTS.id && a.ts === auditTs && /: succeeded/.test(a.text ?? '') && textOf(a).includes(`<${link}|`));
+    await outboxSettled(h);
+    // Settled: every state went into the one message; nothing else was posted there.
+    expect(h.callsOf('chat.postMessage', (a) => a.channel === ALERTS.id)).toHaveLength(1);
+    const edits = h.callsOf('chat.update', (a) => a.channel === ALERTS.id);
+    expect(edits.every((c) => (c.args as Args).ts === auditTs)).toBe(true);
+    // Edits queued together are coalesced by the outbox; the last one says how it ended.
+    expect((edits.at(-1)?.args as Args).text).toMatch(/: succeeded$/);
   });
 
   it('ends the follow-up as a failure on an ERROR line', async () => {

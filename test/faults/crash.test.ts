@@ -155,7 +155,7 @@ describe('fault: the bot is killed with SIGKILL and restarted on the same state'
     await h.sim.step();
     await h.waitFor('chat.postMessage', inThread(cardTs, /Restore of `pg-orders` to backup .* succeeded/));
     await h.waitFor('chat.update', (a) => a.ts === cardTs && /Restore finished/.test(textOf(a)));
-    await h.waitFor('chat.postMessage', (a) => a.channel === ALERTS.id && /succeeded/.test(a.text ?? ''));
+    await h.waitFor('chat.update', (a) => a.channel === ALERTS.id && /succeeded/.test(a.text ?? ''));
     await outboxEmpty();
 
     expect(restorePosts()).toHaveLength(1);

@@ -49,6 +49,8 @@ const SCOPE_OF: Readonly<Record<string, string | null>> = {
   'chat.postEphemeral': 'chat:write',
   'chat.delete': 'chat:write',
   'auth.test': null,
+  // No scope required (https://api.slack.com/methods/chat.getPermalink).
+  'chat.getPermalink': null,
 };
 
 describe('Slack app manifest (manifest.yml)', () => {

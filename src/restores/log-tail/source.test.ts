@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LineCollector } from './__tests__/collector';
-import { openLogSource } from './source';
+import { describeLogSource, openLogSource } from './source';
 
 jest.setTimeout(10_000);
 
@@ -46,5 +46,27 @@ describe('openLogSource', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('describeLogSource', () => {
+  const secrets = ['s3cr3t-pw', 'xoxp-123-leaky', 'hunter2', 'tok-abc'];
+
+  it.each([
+    ["BOSH_CLIENT_SECRET=s3cr3t-pw bosh -d a9s-pg ssh pg/0 -c 'sudo tail -F /var/log/x' --token xoxp-123-leaky", 'bosh'],
+    ['/usr/local/bin/ssh -o "PasswordAuthentication=hunter2" ops@10.0.0.5 tail -F x', 'ssh'],
+    ['curl -s https://admin:hunter2@manager.example/log?token=tok-abc', 'curl'],
+    ["sh -c 'PGPASSWORD=hunter2 psql'", 'sh'],
+  ])('shows only the program of %s, never what follows it', (command, program) => {
+    const shown = describeLogSource({ command }) ?? '';
+    expect(shown.startsWith(`${program} …`)).toBe(true);
+    for (const s of secrets) expect(shown).not.toContain(s);
+    expect(shown).toContain('LOG_TAIL_LABEL');
+  });
+
+  it('prefers LOG_TAIL_LABEL, shows a file path, and null without a source', () => {
+    expect(describeLogSource({ command: 'bosh --password x', label: 'bosh ssh to pg/0' })).toBe('bosh ssh to pg/0');
+    expect(describeLogSource({ file: '/var/vcap/sys/log/backup-agent/production.log' })).toBe('/var/vcap/sys/log/backup-agent/production.log');
+    expect(describeLogSource({ label: '  ' })).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 import { followCommand, type CommandExit } from './follow-command';
 import { followFile } from './follow-file';
 import type { Follower } from './follower';
+import { truncate } from '../../text';
 
 /** Where the backup agent writes, on the a9s-pg master VM. */
 export const AGENT_LOG_PATH = '/var/vcap/sys/log/backup-agent/production.log';
@@ -68,4 +69,26 @@ export function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     out[k] = v;
   }
   return out;
+}
+
+/** Longest source name shown in Slack. */
+const SOURCE_SHOWN_CHARS = 60;
+
+/**
+ * What the follow-up names as its log source. LOG_TAIL_LABEL when set. A file's path is shown
+ * (it holds no secret). A command is not: it may carry a password or token (`bosh` with
+ * `BOSH_CLIENT_SECRET=…`, a URL with credentials), and no pattern list can recognise every
+ * one. Only its program's name is shown, so nothing after it can leak.
+ */
+export function describeLogSource(config: LogSourceConfig & { label?: string }): string | null {
+  const label = config.label?.trim();
+  if (label) return truncate(label, SOURCE_SHOWN_CHARS);
+  const file = config.file?.trim();
+  if (file) return truncate(file, SOURCE_SHOWN_CHARS);
+  const command = config.command?.trim();
+  if (!command) return null;
+  // Leading `NAME=value` words are environment settings, often the very secrets.
+  const program = command.split(/\s+/).find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w)) ?? '';
+  const name = program.replace(/^.*\//, '').replace(/[^A-Za-z0-9._-].*$/, '');
+  return `${truncate(name || 'command', 30)} … (LOG_TAIL_COMMAND; set LOG_TAIL_LABEL to name it)`;
 }

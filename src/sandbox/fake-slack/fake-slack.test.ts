@@ -101,6 +101,14 @@ describe('fake Slack Web API', () => {
     });
   });
 
+  it('gives a permalink to a posted message, and refuses an unknown one', async () => {
+    const web = client(fake);
+    const posted = await web.chat.postMessage({ channel: 'C0OPS', text: 'card' });
+    const link = await web.chat.getPermalink({ channel: 'C0OPS', message_ts: posted.ts ?? '' });
+    expect(link).toMatchObject({ ok: true, channel: 'C0OPS', permalink: `https://example.slack.com/archives/C0OPS/p${(posted.ts ?? '').replace('.', '')}` });
+    await expect(web.chat.getPermalink({ channel: 'C0OPS', message_ts: '1.000000' })).rejects.toMatchObject({ data: { error: 'message_not_found' } });
+  });
+
   it('records chat.postEphemeral and shows it to that user only', async () => {
     const res = await client(fake).chat.postEphemeral({ channel: 'C0OPS', user: 'U0ALICE', text: 'only you', blocks: [header('h')] });
 

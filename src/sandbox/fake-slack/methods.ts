@@ -178,12 +178,23 @@ const usersInfo: MethodHandler = (args, env) => {
   });
 };
 
+/** A link to a message, in the form Slack gives: https://<domain>.slack.com/archives/<channel>/p<ts without the dot>. */
+const getPermalink: MethodHandler = (args, env) => {
+  const ref = str(args.channel);
+  const channel = ref === undefined ? undefined : env.workspace.findChannel(ref);
+  if (channel === undefined) return fail('channel_not_found');
+  const ts = str(args.message_ts);
+  if (ts === undefined || env.workspace.findMessage(channel.id, ts) === undefined) return fail('message_not_found');
+  return ok({ channel: channel.id, permalink: `https://${env.workspace.team.domain}.slack.com/archives/${channel.id}/p${ts.replace('.', '')}` });
+};
+
 export const METHODS: Readonly<Record<string, MethodHandler>> = {
   'auth.test': authTest,
   'chat.postMessage': postMessage,
   'chat.update': update,
   'chat.postEphemeral': postEphemeral,
   'chat.delete': deleteMessage,
+  'chat.getPermalink': getPermalink,
   'conversations.info': conversationsInfo,
   'users.info': usersInfo,
 };

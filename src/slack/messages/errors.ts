@@ -1,11 +1,17 @@
 import { BackupManagerError } from '../../backup-manager/errors';
 import { message, section, type SlackMessage } from './blocks';
-import { code, escapeMrkdwn, truncate } from './format';
+import { code as mrkdwnCode, escapeMrkdwn, truncate } from './format';
 
-/** One clear sentence per cause (spec/backup-manager-api.md, "Errors"); never a stack, never a secret. */
-export function managerErrorSentence(err: unknown, instance: string): string {
+/**
+ * One clear sentence per cause (spec/backup-manager-api.md, "Errors"); never a stack, never a
+ * secret. `plain` leaves the manager's words unescaped, for text that is stored and escaped
+ * when it is rendered (escaping twice shows `&amp;lt;` to the reader).
+ */
+export function managerErrorSentence(err: unknown, instance: string, format: 'mrkdwn' | 'plain' = 'mrkdwn'): string {
   if (!(err instanceof BackupManagerError)) return 'Something went wrong inside the bot; the details are in its log.';
-  const detail = err.description ? ` (${escapeMrkdwn(truncate(err.description, 300))})` : '';
+  const esc = format === 'plain' ? (t: string) => t : escapeMrkdwn;
+  const code = format === 'plain' ? (t: string) => `\`${t.replace(/`/g, "'")}\`` : mrkdwnCode;
+  const detail = err.description ? ` (${esc(truncate(err.description, 300))})` : '';
   switch (err.kind) {
     case 'credentials':
       return 'Backup Manager rejected the credentials. Check BACKUP_MANAGER_PASSWORD(_FILE) against CredHub `/backup_manager_password`.';

@@ -127,9 +127,9 @@ function restoreReq(over: Partial<RestoreRequest> = {}): RestoreRequest {
   };
 }
 
-const ALL_RESTORE_STATES: RestoreState[] = ['pending', 'approved', 'running', 'succeeded', 'failed', 'rejected', 'withdrawn', 'expired'];
+const ALL_RESTORE_STATES: RestoreState[] = ['pending', 'approved', 'running', 'succeeded', 'failed', 'rejected', 'withdrawn', 'expired', 'not_started', 'unknown'];
 const ALL_TASK_STATUSES: TaskStatus[] = ['queued', 'running', 'done', 'failed', 'deleted', 'unknown'];
-const ALL_FOLLOWUP_STATES: FollowupState[] = ['following', 'success', 'failure', 'timeout', 'unconfigured', 'source-ended'];
+const ALL_FOLLOWUP_STATES: FollowupState[] = ['following', 'success', 'failure', 'timeout', 'unconfigured', 'source-ended', 'not-started'];
 
 const LOG_LINES = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(4, '0')} ${'I, [2018-11-22T04:00:15] INFO -- restore step '.padEnd(495, '.')}`);
 
@@ -495,6 +495,13 @@ describe('content', () => {
       expect(joined(renderRestoreCard(restoreReq({ approvalsNeeded: 2, approvals: [{ userId: 'U0BOB', at: NOW }] }), NOW))).toContain('1 more needed');
     });
 
+    it('links the audit record to the restore thread, only with a link Slack could have given', () => {
+      const link = 'https://example.slack.com/archives/C0OPS/p1732590000000100';
+      expect(joined(renderRestoreAudit(decided('running'), link))).toContain(`<${link}|Open the restore thread>`);
+      expect(joined(renderRestoreAudit(decided('running'), 'https://x.example/a|<!channel>'))).not.toContain('Open the restore thread');
+      expect(joined(renderRestoreAudit(decided('running')))).not.toContain('Open the restore thread');
+    });
+
     it('tells the requester the outcome, and records it for NOTIFY_CHANNEL', () => {
       expect(renderRestoreOutcome(decided('rejected')).blocks[0]).toMatchObject({ text: { text: expect.stringMatching(/^<@U0ALICE> :no_entry: \*Rejected\*/) } });
       expect(joined(renderRestoreAudit(decided('succeeded')))).toContain('*Restore #7* of `a9s-pg` to backup 148 (`a9s-pg-1542859215559`), requested by <@U0ALICE>');
@@ -532,6 +539,29 @@ describe('content', () => {
       const text = joined(m);
       expect(m.text).toBe('Restore of a9s-pg to backup 148 succeeded (took 2m 5s)');
       for (const s of ['*Backups no longer known*', '• 149 `a9s-pg-1542859215559`', '• 151', '*ghost instances*', 'approved by <@U0BOB>']) expect(text).toContain(s);
+    });
+
+    it('never says a restore that did not start "succeeded" or "took 0s"', () => {
+      const r = decided('not_started', { startedAt: NOW, newerBackups: newer(3), outcome: 'The Backup Manager did not confirm it' });
+      const m = renderRestoreSummary(r, 'not_started', 'The Backup Manager did not confirm it', NOW);
+      const text = joined(m);
+      expect(m.text).toBe('Restore of a9s-pg to backup 148 not started');
+      expect(text).not.toMatch(/succeeded|took|no longer known/);
+      expect(joined(renderRestoreCard(r, NOW))).toContain(':no_entry_sign: *Not started*: The Backup Manager did not confirm it');
+    });
+
+    it('says "outcome unknown" rather than failed or succeeded when no end was seen', () => {
+      const r = decided('unknown', { startedAt: NOW - 7_200_000, outcome: 'No end of the restore seen' });
+      expect(renderRestoreSummary(r, 'unknown', 'No end of the restore seen', NOW).text).toBe('Restore of a9s-pg to backup 148 ended with its outcome unknown (took 2h 0m)');
+      expect(joined(renderRestoreCard(r, NOW))).toContain(':grey_question: *Outcome unknown*: No end of the restore seen');
+    });
+
+    it('escapes a manager error once: stored plain, escaped on the card', () => {
+      const sentence = managerErrorSentence(new ConflictError('409', 409, 'busy <!channel> & co'), 'pg-orders', 'plain');
+      expect(sentence).toBe('A restore of `pg-orders` is already in progress (busy <!channel> & co).');
+      const text = joined(renderRestoreCard(decided('failed', { outcome: sentence }), NOW));
+      expect(text).toContain('busy &lt;!channel&gt; &amp; co');
+      expect(text).not.toContain('&amp;lt;');
     });
 
     it('does not list forgotten backups for a service instance', () => {

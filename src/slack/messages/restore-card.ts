@@ -43,6 +43,10 @@ function stateLine(r: RestoreRequest): string {
       return `:leftwards_arrow_with_hook: *Withdrawn* by ${by} at ${when}. Nothing was restored.`;
     case 'expired':
       return `:alarm_clock: *Expired* at ${when || isoTime(r.expiresAt)} without enough approvals. Nothing was restored.`;
+    case 'not_started':
+      return `:no_entry_sign: *Not started*${r.outcome ? `: ${escapeMrkdwn(truncate(r.outcome, 500))}` : ''}`;
+    case 'unknown':
+      return `:grey_question: *Outcome unknown*${r.outcome ? `: ${escapeMrkdwn(truncate(r.outcome, 500))}` : ''} (approved by ${by})`;
   }
 }
 
@@ -100,10 +104,13 @@ export function renderRestoreOutcome(r: RestoreRequest): SlackMessage {
   return message(`Restore request #${r.id} of ${r.instance}: ${r.state}`, [section(text)]);
 }
 
-/** The record that goes to NOTIFY_CHANNEL with each decision. */
-export function renderRestoreAudit(r: RestoreRequest): SlackMessage {
-  return message(`Restore request #${r.id} of ${r.instance} (backup ${r.backupId}): ${r.state}`, [
+/** The one record of a restore in NOTIFY_CHANNEL, edited with each decision; `link` leads to its thread. */
+export function renderRestoreAudit(r: RestoreRequest, link?: string): SlackMessage {
+  const blocks: Block[] = [
     section(`*Restore #${r.id}* of ${code(r.instance)} to backup ${r.backupId}${r.backupName ? ` (${code(r.backupName)})` : ''}, requested by ${user(r.requester)}`),
     section(stateLine(r)),
-  ]);
+  ];
+  // Slack links are `<url|label>`: a link with `|`, `<` or `>` in it is not one Slack gave.
+  if (link && /^https:\/\/[^\s|<>]+$/.test(link)) blocks.push(context(`<${link}|Open the restore thread>`));
+  return message(`Restore request #${r.id} of ${r.instance} (backup ${r.backupId}): ${r.state}`, blocks);
 }

@@ -1,6 +1,6 @@
 import type { ForgottenOf } from '../../restores/later-backups';
 import { AGENT_LOG_PATH } from '../../restores/log-tail/source';
-import type { RestoreRequest } from '../../store';
+import type { RestoreEnd, RestoreRequest } from '../../store';
 import { context, message, section, type SlackMessage } from './blocks';
 import { code, escapeMrkdwn, humanDuration, LIMITS, user } from './format';
 import { forgottenText, laterBackupsOf, laterBackupsText } from './restore-impact';
@@ -8,7 +8,7 @@ import { forgottenText, laterBackupsOf, laterBackupsText } from './restore-impac
 export { AGENT_LOG_PATH };
 export const MANUAL_TAIL_COMMAND = `bosh -d <a9s-pg deployment> ssh pg/0 -c 'sudo tail -F ${AGENT_LOG_PATH}'`;
 
-export type FollowupState = 'following' | 'success' | 'failure' | 'timeout' | 'unconfigured' | 'source-ended';
+export type FollowupState = 'following' | 'success' | 'failure' | 'timeout' | 'unconfigured' | 'source-ended' | 'not-started';
 
 export interface FollowupView {
   state: FollowupState;
@@ -25,6 +25,7 @@ const STATE_LINE: Record<FollowupState, string> = {
   timeout: ':alarm_clock: Stopped following the log: no end seen in time. Check the restore by hand.',
   unconfigured: ':information_source: No log source is configured (`LOG_TAIL_FILE` or `LOG_TAIL_COMMAND`).',
   'source-ended': ':warning: The log source ended before the restore did. Check the restore by hand.',
+  'not-started': ':no_entry_sign: Stopped following: the Backup Manager did not confirm that this restore started.',
 };
 
 /** Code-block of log lines (escaped: Slack parses `<…>` even there) that stays under the section limit, newest lines kept. */
@@ -59,6 +60,20 @@ export function renderLogFollowup(r: RestoreRequest, view: FollowupView): SlackM
   ]);
 }
 
+const SUMMARY_WORD: Record<RestoreEnd, string> = {
+  succeeded: 'succeeded',
+  failed: 'failed',
+  not_started: 'not started',
+  unknown: 'ended with its outcome unknown',
+};
+
+const SUMMARY_EMOJI: Record<RestoreEnd, string> = {
+  succeeded: ':white_check_mark:',
+  failed: ':x:',
+  not_started: ':no_entry_sign:',
+  unknown: ':grey_question:',
+};
+
 /**
  * The summary posted once a restore is over; for a9s-pg, after the manager answers again.
  * `forgotten` is, per instance, what the manager no longer lists (read after the restore);
@@ -66,25 +81,27 @@ export function renderLogFollowup(r: RestoreRequest, view: FollowupView): SlackM
  */
 export function renderRestoreSummary(
   r: RestoreRequest,
-  outcome: 'succeeded' | 'failed',
+  outcome: RestoreEnd,
   detail: string,
   endedAt: number,
   forgotten?: readonly ForgottenOf[],
 ): SlackMessage {
-  const took = r.startedAt ? humanDuration(endedAt - r.startedAt) : 'unknown';
+  // A restore that never started took no time: "took 0s" would read as a finished restore.
+  const took = outcome === 'not_started' ? '' : ` — took ${r.startedAt ? humanDuration(endedAt - r.startedAt) : 'unknown'}`;
+  const word = SUMMARY_WORD[outcome];
   const lines = [
-    `${outcome === 'succeeded' ? ':white_check_mark:' : ':x:'} *Restore of ${code(r.instance)} to backup ${r.backupId} ${outcome}* — took ${took}.`,
+    `${SUMMARY_EMOJI[outcome]} *Restore of ${code(r.instance)} to backup ${r.backupId} ${word}*${took}.`,
     detail ? `>${escapeMrkdwn(detail.slice(0, 1000))}` : '',
     `Requested by ${user(r.requester)}${r.decidedBy ? `, approved by ${user(r.decidedBy)}` : ''}.`,
   ];
   const blocks = [section(lines.filter((l) => l !== '').join('\n'))];
-  if (r.instance === 'a9s-pg') {
+  if (r.instance === 'a9s-pg' && outcome !== 'not_started') {
     const impact = forgotten
       ? forgottenText(r.backupId, forgotten)
-      : `*Backups made after backup ${r.backupId}*, which the Backup Manager forgets when this restore went through (not checked after it):\n${laterBackupsText(laterBackupsOf(r))}`;
+      : `*Backups made after backup ${r.backupId}*, which the Backup Manager ${outcome === 'unknown' ? 'may no longer know' : 'forgets when this restore went through'} (not checked after it):\n${laterBackupsText(laterBackupsOf(r))}`;
     blocks.push(section(impact), section('Check for *ghost instances*: service instances deployed after this backup are unknown to the Service Broker and Deployer.'));
   }
-  return message(`Restore of ${r.instance} to backup ${r.backupId} ${outcome} (took ${took})`, [
+  return message(`Restore of ${r.instance} to backup ${r.backupId} ${word}${took.replace(' — ', ' (')}${took ? ')' : ''}`, [
     ...blocks,
     context('This record is kept in the bot\'s audit log; for a9s-pg the Backup Manager keeps none.'),
   ]);
