@@ -26,10 +26,11 @@ export interface Store {
   readonly seen: SeenRequestsRepo;
   readonly intents: IntentsRepo;
   /**
-   * Proves the store can still take a write (readiness): commits a row that needs fresh pages,
-   * so a full disk (SQLITE_FULL) or a locked or read-only file throws here.
+   * Proves the store can still take a write: writes a row that needs fresh pages (about what
+   * tracking a backup takes), so a full disk (SQLITE_FULL) or a locked or read-only file throws
+   * here. `busyMs` caps the wait for a lock (readiness must not block the event loop long).
    */
-  probeWrite(at: number): void;
+  probeWrite(at: number, busyMs?: number): void;
   /** Runs `fn` in one transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -58,9 +59,8 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
 
 /** A bit more than two pages: an insert that can not be served from a page already half full. */
 const PROBE_BYTES = 9000;
-const PROBE_BUSY_MS = 200;
 
-function writeProbe(db: Db): (at: number) => void {
+function writeProbe(db: Db): (at: number, busyMs?: number) => void {
   const insert = db.prepare('INSERT INTO store_probe (pad) VALUES (zeroblob(?))');
   const remove = db.prepare('DELETE FROM store_probe');
   const beat = db.prepare('INSERT INTO store_heartbeat (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
@@ -69,10 +69,11 @@ function writeProbe(db: Db): (at: number) => void {
     remove.run();
     beat.run(at);
   });
-  return (at) => {
-    // better-sqlite3 blocks the event loop while it waits for a lock: a probe must not wait long.
+  return (at, busyMs) => {
+    if (busyMs === undefined) return write(at);
+    // better-sqlite3 blocks the event loop while it waits for a lock.
     const busy = db.pragma('busy_timeout', { simple: true }) as number;
-    db.pragma(`busy_timeout = ${Math.min(busy, PROBE_BUSY_MS)}`);
+    db.pragma(`busy_timeout = ${Math.min(busy, Math.max(0, Math.floor(busyMs)))}`);
     try {
       write(at);
     } finally {
