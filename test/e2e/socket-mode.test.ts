@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { blockActionsPayload, signSlackRequest, slashCommandBody } from '../../src/sandbox/slack-requests';
 import { FakeSocketModeServer, isAck, type SocketModeConnection } from '../helpers/fake-socket-mode';
+import { until } from '../helpers/bot-process';
 import { freePort, httpGet } from '../helpers/http';
 import { ALICE, BOB, findButton, Harness, httpPost, OPS, textOf, type Args, type HarnessOptions } from './harness';
 
@@ -106,6 +107,19 @@ describe('Socket Mode end to end', () => {
     expect(b.callsOf('chat.postMessage')).toHaveLength(0);
   });
 
+  it('a slash command delivered again (a redelivered envelope) is acked and starts nothing more', async () => {
+    const b = bot();
+    const payload = commandPayload(b, 'now');
+    await conn.deliver('slash_commands', payload);
+    await b.waitFor('chat.postMessage', isParent);
+    const again = await conn.deliver('slash_commands', payload);
+    expect(again.ackMs).toBeLessThan(SLACK_ACK_DEADLINE_MS);
+    // Each delivery ends in exactly one count (its outcome, or "ignored"): both counted, the bot has settled.
+    await until('both deliveries handled', async () => ((await b.bot.deps.metrics.commands.get()).values.reduce((n, v) => n + v.value, 0) >= 2 ? true : undefined));
+    expect(b.managerRequests('POST', '/backup_agent/backup')).toHaveLength(1);
+    expect(b.callsOf('chat.postMessage', isParent)).toHaveLength(1);
+  });
+
   it('/pgbackup now: acks over the socket, starts one backup, and posts queued → running → done in the thread', async () => {
     const b = bot();
     const { envelopeId, ack, ackMs } = await conn.deliver('slash_commands', commandPayload(b, 'now'));
@@ -152,11 +166,13 @@ describe('Socket Mode end to end', () => {
     expect(restores).toHaveLength(1);
     expect(restores[0]?.body).toEqual({ backup_id: backupId, instance_id: b.sim.view(PG).id });
 
-    // The same click delivered again (Slack redelivers an envelope it thinks was lost): acked, no second restore.
+    // The same click delivered again (Slack redelivers an envelope it thinks was lost): acked, no second restore,
+    // and nothing said: a repeat is recognised before any handler (both clicks counted: the bot has settled).
     const again = await conn.deliver('interactive', click);
     expect(again.ack.envelope_id).toBe(again.envelopeId);
-    await b.waitForEphemeral(BOB.id, /already decided/);
+    await until('both clicks handled', async () => ((await b.bot.deps.metrics.actions.get()).values.reduce((n, v) => n + v.value, 0) >= 2 ? true : undefined));
     expect(b.managerRequests('POST', '/backup_agent/restores')).toHaveLength(1);
+    expect(b.ephemerals(BOB.id).filter((t) => /already decided/.test(t))).toHaveLength(0);
   });
 
   it('reconnects when Slack asks it to (type: disconnect), through a failed apps.connections.open, and serves commands again; /readyz is 503 in between', async () => {
