@@ -43,7 +43,7 @@ function seedHistory(path: string, fakes: Fakes): void {
       const ts = `${Math.floor(at / 1000)}.${String(i).padStart(6, '0')}`;
       store.tasks.setParentTs(task.id, ts);
       const jobs: Array<{ key: string; method: 'chat.postMessage' | 'chat.update'; payload: Record<string, unknown> }> = [
-        { key: `task:${task.id}:parent`, method: 'chat.postMessage', payload: { channel: OPS.id, ...renderBackupParent(task, at) } },
+        { key: `task:${task.id}:parent`, method: 'chat.postMessage', payload: { channel: OPS.id, ...renderBackupParent(task) } },
         { key: `task:${task.id}:reply:queued`, method: 'chat.postMessage', payload: { channel: OPS.id, thread_ts: ts, ...renderTransitionReply(task, 'queued') } },
       ];
       const final = i % 25 === 0 ? 'failed' : 'done';
@@ -62,7 +62,7 @@ function seedHistory(path: string, fakes: Fakes): void {
         from = status;
         const updated = store.tasks.get(task.id) as TrackedTask;
         jobs.push({ key: `task:${task.id}:reply:${status}`, method: 'chat.postMessage', payload: { channel: OPS.id, thread_ts: ts, ...renderTransitionReply(updated, status) } });
-        jobs.push({ key: `task:${task.id}:parent:${status}`, method: 'chat.update', payload: { channel: OPS.id, ts, ...renderBackupParent(updated, at + 60_000) } });
+        jobs.push({ key: `task:${task.id}:parent:${status}`, method: 'chat.update', payload: { channel: OPS.id, ts, ...renderBackupParent(updated) } });
       }
       for (const job of jobs) {
         const stored = store.outbox.add({ ...job, channel: OPS.id }, at);

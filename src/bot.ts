@@ -11,6 +11,7 @@ import { Metrics } from './http/metrics';
 import { healthRoute, metricsRoute, readinessRoute, type PartState } from './http/routes';
 import { createHttpServer, pathOf, type Route } from './http/server';
 import { redactText } from './logger';
+import { IntentReconciler } from './backups/reconcile-intents';
 import { expireDue } from './restores/decide';
 import { Permalinks } from './restores/permalinks';
 import { refreshAuditMessage } from './restores/publish';
@@ -21,6 +22,9 @@ import { Outbox } from './slack/outbox';
 import { openStore, type Store } from './store';
 import { FailureWatch } from './tracking/failure-watch';
 import { Poller } from './tracking/poller';
+
+/** How long the readiness probe waits for a lock on the state file (it blocks the event loop meanwhile). */
+const READINESS_STORE_BUSY_MS = 200;
 
 export interface BotOptions {
   config: Config;
@@ -165,7 +169,19 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     [
       healthRoute(),
       // In Socket Mode the bot hears nothing while its WebSocket is down, whatever auth.test says.
-      readinessRoute({ slack: async () => slack.connected() && (await web.auth.test()).ok === true, backupManager: checkManager }),
+      readinessRoute({
+        slack: async () => slack.connected() && (await web.auth.test()).ok === true,
+        backupManager: checkManager,
+        store: async () => {
+          try {
+            store.probeWrite(clock(), READINESS_STORE_BUSY_MS);
+            return true;
+          } catch (err) {
+            logger.warn({ code: (err as { code?: unknown }).code }, 'state store refused the readiness write');
+            return false;
+          }
+        },
+      }),
       metricsRoute(metrics),
       eventsRoute,
       ...(options.extraRoutes ?? []),
@@ -184,6 +200,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const resumedJobs = outbox.resume();
   const resumedRestores = runner.resume();
   poller.start();
+  // Backups whose POST a previous run sent (or was sending) when it died.
+  const intents = new IntentReconciler(deps, config.pollIntervalMs);
+  intents.start();
   watch.start();
   const expiry = setInterval(() => {
     try {
@@ -203,6 +222,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       await watch.stop();
+      await intents.stop();
       poller.stop();
       await runner.stop();
       await outbox.drain(opts.drainMs ?? 5000);

@@ -1,11 +1,11 @@
 import { BackupManagerError } from '../backup-manager/errors';
 import type { InstanceView } from '../backup-manager/schemas';
 import type { Deps, Origin } from '../deps';
-import { renderManagerError, storeProblem } from '../slack/messages/errors';
+import { describeStoreProblem, renderManagerError, storeProblem } from '../slack/messages/errors';
 import { renderNotice } from '../slack/messages/help';
 import { renderBackupParent } from '../slack/messages/backup-task';
 import { code } from '../slack/messages/format';
-import type { TrackedTask } from '../store';
+import type { BackupIntent, NewOutboxJob, OutboxJob, TrackedTask } from '../store';
 
 export type TriggerOutcome = 'tracked' | 'refused' | 'error' | 'uncertain';
 
@@ -34,21 +34,48 @@ export async function triggerBackup(deps: Deps, origin: Origin, instance: string
     return 'error';
   }
 
-  // A backup the bot can not record would run unfollowed: find out before starting one
-  // (throws SQLITE_BUSY/READONLY when the state file can not be written; the caller answers).
-  store.db.transaction(() => undefined).immediate();
+  // Recorded before the POST: a backup the bot can not write down would run unfollowed (a full
+  // disk, a locked file), and a crash after the POST leaves this behind for the restart to reconcile.
+  let intent: BackupIntent;
+  try {
+    const at = clock();
+    // With the probe: room not only for this row but for the pages tracking takes after the POST.
+    intent = store.transaction(() => {
+      store.probeWrite(at);
+      return store.intents.open({ instance, requester: origin.user, channel: origin.channel, knownIds: before.backups.map((b) => b.id), at });
+    });
+  } catch (err) {
+    logger.error({ err, instance }, 'could not record the backup request; nothing started');
+    const problem = storeProblem(err);
+    await origin.reply(
+      renderNotice(
+        `:warning: Nothing was started: I could not record the backup of ${code(instance)} because the bot's state store ${describeStoreProblem(problem)}${problem ? ` (${problem})` : ''}. Try again once it is fixed.`,
+      ),
+    );
+    return 'refused';
+  }
+  const closeIntent = () => {
+    try {
+      store.intents.close(intent.id, clock());
+    } catch (err) {
+      // Left open, a restart reconciles it against the manager: nothing is started twice.
+      logger.warn({ err, instance, intent: intent.id }, 'could not close the backup intent');
+    }
+  };
 
   let backupId: number;
   try {
     backupId = (await api.triggerBackup(instance)).id;
   } catch (err) {
     if (!ambiguous(err)) {
+      closeIntent();
       await origin.reply(renderManagerError(err, instance, `back up ${code(instance)}`));
       return 'error';
     }
     // Never retry the POST: look for the backup it may have started instead.
-    const adopted = await findNewBackup(deps, instance, before);
+    const adopted = await findNewBackup(deps, instance, intent.knownIds);
     if (adopted === undefined) {
+      closeIntent();
       logger.warn({ instance, kind: (err as BackupManagerError).kind }, 'backup POST ambiguous and no new backup found');
       await origin.reply(
         renderNotice(
@@ -61,21 +88,26 @@ export async function triggerBackup(deps: Deps, origin: Origin, instance: string
   }
 
   const now = clock();
-  let task: TrackedTask;
+  let parent: OutboxJob | undefined;
   try {
-    task = store.tasks.track({ instance, backupId, channel: origin.channel, requester: origin.user, status: 'queued', at: now });
-    store.audit.record({ at: now, actor: origin.user, action: 'backup.trigger', instance, requestId: null, details: { backupId, channel: origin.channel } });
+    // One transaction: a crash can not leave a tracked backup without its parent, nor an intent open for a recorded one.
+    deps.outbox.transaction((add) => {
+      const task = store.tasks.track({ instance, backupId, channel: origin.channel, requester: origin.user, status: 'queued', at: now });
+      store.audit.record({ at: now, actor: origin.user, action: 'backup.trigger', instance, requestId: null, details: { backupId, channel: origin.channel } });
+      store.intents.close(intent.id, now);
+      parent = add(parentJob(task));
+    });
   } catch (err) {
-    // The backup runs, but the state file refused it (locked or read-only since the check above).
+    // The backup runs, but the state file refused it (locked or full since the intent was written).
     logger.error({ err, instance, backupId }, 'backup started but could not be recorded');
     await origin.reply(
       renderNotice(
-        `:warning: Backup ${backupId} of ${code(instance)} started, but I could not record it${storeProblem(err) ? ` (state store: ${storeProblem(err)})` : ''}, so I am not following it here. \`/pgbackup list ${instance}\` shows how it goes${deps.config.watchInstances.includes(instance) ? '; a failure is still announced by the failure watch' : ''}.`,
+        `:warning: Backup ${backupId} of ${code(instance)} started, but I could not record it${storeProblem(err) ? ` (state store: ${storeProblem(err)})` : ''}, so I am not following it here yet. \`/pgbackup list ${instance}\` shows how it goes${deps.config.watchInstances.includes(instance) ? '; a failure is still announced by the failure watch' : ''}.`,
       ),
     );
     return 'error';
   }
-  const posted = await postParent(deps, task);
+  const posted = parent ? await parentError(deps, parent) : null;
   if (posted !== null) {
     await origin.reply(
       renderNotice(
@@ -87,27 +119,39 @@ export async function triggerBackup(deps: Deps, origin: Origin, instance: string
   return 'tracked';
 }
 
-/** Posts the parent message; resolves with the Slack error when it could not be posted. */
-async function postParent(deps: Deps, task: TrackedTask): Promise<string | null> {
-  const job = deps.outbox.enqueue({
+/** The parent message's job (its `task-parent` ref stores the ts and posts the first reply). */
+export function parentJob(task: TrackedTask): NewOutboxJob {
+  return {
     key: `task:${task.id}:parent`,
     channel: task.channel,
     method: 'chat.postMessage',
-    payload: { channel: task.channel, ...renderBackupParent(task, deps.clock()) },
+    payload: { channel: task.channel, ...renderBackupParent(task) },
     ref: `task-parent:${task.id}`,
-  });
-  if (!job) return null;
+  };
+}
+
+/** Waits for the parent message; resolves with the Slack error when it could not be posted. */
+async function parentError(deps: Deps, job: OutboxJob): Promise<string | null> {
   const settled = await deps.outbox.settled(job.id);
   return settled.state === 'failed' ? (settled.error ?? 'error') : null;
 }
 
-async function findNewBackup(deps: Deps, instance: string, before: InstanceView): Promise<number | undefined> {
-  const known = new Set(before.backups.map((b) => b.id));
+/** Statuses a backup our POST started can have by the time we look (it may even have ended). */
+const STARTED = new Set<string>(['queued', 'running', 'done', 'failed']);
+
+/**
+ * The one backup that appeared since `knownIds` were listed; undefined when none did, or
+ * several (e.g. the manager's own schedule ran too): then nobody can tell which one is ours.
+ */
+export function newBackupOf(view: InstanceView, knownIds: readonly number[]): number | undefined {
+  const known = new Set(knownIds);
+  const fresh = view.backups.filter((b) => !known.has(b.id) && STARTED.has(b.status));
+  return fresh.length === 1 ? fresh[0]?.id : undefined;
+}
+
+async function findNewBackup(deps: Deps, instance: string, knownIds: readonly number[]): Promise<number | undefined> {
   try {
-    const after = await deps.api.getInstance(instance);
-    const fresh = after.backups.filter((b) => !known.has(b.id) && (b.status === 'queued' || b.status === 'running'));
-    if (fresh.length !== 1) return undefined; // none, or several: can not tell which is ours
-    return fresh[0]?.id;
+    return newBackupOf(await deps.api.getInstance(instance), knownIds);
   } catch {
     return undefined;
   }

@@ -15,16 +15,22 @@ export type PartState = 'ok' | 'down' | 'restoring';
 export interface ReadinessChecks {
   slack: () => Promise<boolean>;
   backupManager: () => Promise<PartState>;
+  /** Whether the state store takes a write; a bot that can not record must not take work. */
+  store?: () => Promise<boolean>;
 }
 
 /** Ready when Slack accepts the token and the Backup Manager answers; the body says which part is down. */
 export function readinessRoute(checks: ReadinessChecks): Route {
   return async (req, res) => {
     if (req.method !== 'GET' || pathOf(req) !== '/readyz') return false;
-    const [slack, backupManager] = await Promise.all([checks.slack().catch(() => false), checks.backupManager().catch((): PartState => 'down')]);
-    const body = { slack: slack ? 'ok' : 'down', backupManager };
+    const [slack, backupManager, store] = await Promise.all([
+      checks.slack().catch(() => false),
+      checks.backupManager().catch((): PartState => 'down'),
+      checks.store ? checks.store().catch(() => false) : Promise.resolve(undefined),
+    ]);
+    const body = { slack: slack ? 'ok' : 'down', backupManager, ...(store === undefined ? {} : { store: store ? 'ok' : 'down' }) };
     // An a9s-pg restore takes the manager down by design; the bot is still doing its job then.
-    const ready = slack && backupManager !== 'down';
+    const ready = slack && backupManager !== 'down' && store !== false;
     sendJson(res, ready ? 200 : 503, { ready, ...body });
     return true;
   };

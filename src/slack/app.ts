@@ -7,6 +7,7 @@ import { boltLogger } from '../logger';
 import type { StartRestore } from '../restores/decide';
 import { registerActions } from './listeners/actions';
 import { registerCommands } from './listeners/commands';
+import { dedupeReplays, REQUEST_TIMESTAMP } from './listeners/dedupe';
 
 export const EVENTS_PATH = '/slack/events';
 
@@ -108,6 +109,11 @@ export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, s
       endpoints: EVENTS_PATH,
       logger: log,
       processBeforeResponse: false,
+      // For telling a replayed command without a trigger_id from a second one (see dedupe.ts).
+      customPropertiesExtractor: (req) => {
+        const stamp = req.headers['x-slack-request-timestamp'];
+        return typeof stamp === 'string' ? { [REQUEST_TIMESTAMP]: stamp } : {};
+      },
     });
     app = new App({ ...common, receiver });
     requestListener = receiver.requestListener;
@@ -115,6 +121,7 @@ export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, s
   app.error(async (err) => {
     logger.error({ err: { name: err.name, message: err.message, code: (err as { code?: string }).code } }, 'Slack handler failed');
   });
+  app.use(dedupeReplays(deps));
   registerCommands(app, deps);
   registerActions(app, deps, startRestore);
   return {

@@ -108,6 +108,37 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX outbox_pending ON outbox_jobs (state, id);
   `,
+  `
+  -- Slack requests already handled, so a replayed or retried one does nothing (kept 10 minutes).
+  CREATE TABLE seen_requests (
+    key     TEXT    PRIMARY KEY,
+    seen_at INTEGER NOT NULL
+  );
+  CREATE INDEX seen_requests_at ON seen_requests (seen_at);
+
+  -- A backup POST about to be sent: written before it, closed once its outcome is recorded, so
+  -- a restart in between can look for the backup instead of losing it.
+  CREATE TABLE backup_intents (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance   TEXT    NOT NULL,
+    requester  TEXT    NOT NULL,
+    channel    TEXT    NOT NULL,
+    known_ids  TEXT    NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL,
+    closed_at  INTEGER
+  );
+  CREATE INDEX backup_intents_open ON backup_intents (closed_at);
+
+  -- Written by the readiness probe: proof that the store can still take a write.
+  CREATE TABLE store_heartbeat (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    at  INTEGER NOT NULL
+  );
+  CREATE TABLE store_probe (
+    id  INTEGER PRIMARY KEY AUTOINCREMENT,
+    pad BLOB NOT NULL
+  );
+  `,
 ];
 
 export interface OpenOptions {

@@ -104,9 +104,19 @@ export class Poller {
       if (!updated) return;
       const status = observed.status;
       if (updated.parentTs) {
+        // Keys name the transition (its time), not only the status: a status seen again later
+        // (running → unknown → running) is a new transition whose messages must go out too.
+        const at = observed.at;
+        // The parent first: jobs of a channel go out in order, so the thread is never ahead of it.
+        add({
+          key: `task:${task.id}:parent:${status}@${at}`,
+          channel: task.channel,
+          method: 'chat.update',
+          payload: { channel: task.channel, ts: updated.parentTs, ...renderBackupParent(updated) },
+        });
         const reply = renderTransitionReply(updated, status, t.rawStatus);
         add({
-          key: `task:${task.id}:reply:${status}`,
+          key: `task:${task.id}:reply:${status}@${at}`,
           channel: task.channel,
           method: 'chat.postMessage',
           payload: {
@@ -115,12 +125,6 @@ export class Poller {
             ...reply,
             ...(status === 'failed' ? { reply_broadcast: true } : {}),
           },
-        });
-        add({
-          key: `task:${task.id}:parent:${status}`,
-          channel: task.channel,
-          method: 'chat.update',
-          payload: { channel: task.channel, ts: updated.parentTs, ...renderBackupParent(updated, now) },
         });
       }
       if (status === 'failed') {

@@ -48,6 +48,46 @@ describe('backup flow (/pgbackup now, list, help) end to end', () => {
     expect(h.bot.deps.store.tasks.listActive()).toHaveLength(0);
   });
 
+  it('edits the parent before each thread reply, so it never shows an older status than its thread, and gives a running time that can not go stale', async () => {
+    await h.command('now');
+    const ts = await parentTs();
+    await h.waitFor('chat.postMessage', replyIn(ts, 'queued'));
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', replyIn(ts, 'running'));
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', replyIn(ts, 'done'));
+    await h.waitFor('chat.update', (a) => a.ts === ts && /: done/.test(a.text ?? ''));
+
+    const index = (pred: (a: Args) => boolean) => h.slack.calls.findIndex((c) => pred(c.args as Args));
+    for (const status of ['running', 'done']) {
+      const edit = index((a) => a.ts === ts && a.thread_ts === undefined && new RegExp(`: ${status}$`).test(a.text ?? ''));
+      const reply = index(replyIn(ts, status));
+      expect({ status, editFirst: edit >= 0 && edit < reply }).toEqual({ status, editFirst: true });
+    }
+    const running = h.callsOf('chat.update', (a) => a.ts === ts && /: running$/.test(a.text ?? ''))[0]?.args as Args;
+    expect(textOf(running)).toMatch(/running since <!date\^\d+\^\{time_secs\}\|/);
+    expect(textOf(running)).not.toMatch(/running for/);
+    expect(textOf(h.callsOf('chat.update', (a) => a.ts === ts).at(-1)?.args as Args)).toMatch(/took \d+s/);
+  });
+
+  it('a status seen again (running, then a status the bot does not know, then running) is shown again in the parent and the thread', async () => {
+    await h.command('now');
+    const ts = await parentTs();
+    const backupId = h.sim.view('a9s-pg').backups.at(-1)?.id ?? -1;
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', replyIn(ts, 'running'));
+    await h.sim.setFault({ kind: 'unknownStatus', status: 'paused', id: backupId });
+    await h.waitFor('chat.update', (a) => a.ts === ts && /: unknown$/.test(a.text ?? ''));
+    const afterUnknown = h.slack.calls.length;
+    await h.sim.setFault(null);
+    await h.slack.waitForCall((c) => h.slack.calls.indexOf(c) >= afterUnknown && c.method === 'chat.update' && (c.args as Args).ts === ts && /: running$/.test((c.args as Args).text ?? ''));
+    await h.slack.waitForCall((c) => h.slack.calls.indexOf(c) >= afterUnknown && c.method === 'chat.postMessage' && replyIn(ts, 'running')(c.args as Args));
+    await h.sim.step();
+    await h.waitFor('chat.update', (a) => a.ts === ts && /: done$/.test(a.text ?? ''));
+    const edits = h.callsOf('chat.update', (a) => a.ts === ts).map((c) => /: (\w+)$/.exec((c.args as Args).text ?? '')?.[1]);
+    expect(edits).toEqual(['running', 'unknown', 'running', 'done']);
+  });
+
   it('broadcasts a failed backup in its thread and posts it to NOTIFY_CHANNEL', async () => {
     h.sim.failNextBackup('a9s-pg', 'pg_dump: disk full');
     await h.command('now');

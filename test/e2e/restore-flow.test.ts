@@ -2,6 +2,7 @@ import { ALICE, ALERTS, BOB, CAROL, EVE, Harness, OPS, textOf, type Args } from 
 import { outboxSettled } from '../faults/util';
 import type { RecordedCall } from '../../src/sandbox/fake-slack';
 import { blockActionsBody } from '../../src/sandbox/slack-requests';
+import { until } from '../helpers/bot-process';
 
 const PG = 'pg-orders';
 const isCard = (a: Args) => a.channel === OPS.id && a.thread_ts === undefined && /Restore of .* requested/.test(a.text ?? '');
@@ -142,8 +143,10 @@ describe('restores: two-person rule, exactly once, log-tail follow-up', () => {
     expect((await h.post(body)).status).toBe(200);
     await cardUpdate(h, card, /Restore running/);
     expect((await h.post(body)).status).toBe(200);
-    await h.waitForEphemeral(BOB.id, /already decided/);
+    // Recognised as a repeat before any handler: acked, nothing said. Both clicks counted: the bot has settled.
+    await until('both clicks handled', async () => ((await h.bot.deps.metrics.actions.get()).values.reduce((n, v) => n + v.value, 0) >= 2 ? true : undefined));
     expect(restorePosts(h)).toHaveLength(1);
+    expect(h.ephemerals(BOB.id).filter((t) => /already decided/.test(t))).toHaveLength(0);
   });
 
   it("refuses a decision from another card: card A carrying request B's id changes nothing", async () => {

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { blockActionsPayload, signSlackRequest, slashCommandBody } from '../../src/sandbox/slack-requests';
 import { FakeSocketModeServer, isAck, type SocketModeConnection } from '../helpers/fake-socket-mode';
+import { until } from '../helpers/bot-process';
 import { freePort, httpGet } from '../helpers/http';
 import { ALICE, BOB, findButton, Harness, httpPost, OPS, textOf, type Args, type HarnessOptions } from './harness';
 
@@ -95,7 +96,7 @@ describe('Socket Mode end to end', () => {
     await b.waitForLog(/"mode":"socket".*"pgbackup-bot started"/);
 
     expect((await httpGet(`${b.bot.url}/healthz`)).status).toBe(200);
-    expect(await readyz(b)).toEqual({ status: 200, body: { ready: true, slack: 'ok', backupManager: 'ok' } });
+    expect(await readyz(b)).toEqual({ status: 200, body: { ready: true, slack: 'ok', backupManager: 'ok', store: 'ok' } });
 
     // A request shaped and signed as Slack's HTTP delivery finds no endpoint: Socket Mode only.
     const body = slashCommandBody({ user: ALICE, channel: OPS, text: 'now', responseUrl: b.slack.responseUrlFor({ user: ALICE.id, channel: OPS.id }) });
@@ -104,6 +105,19 @@ describe('Socket Mode end to end', () => {
     expect((await httpPost(`${b.bot.url}/slack/events`, { 'content-type': 'application/x-www-form-urlencoded' }, body)).status).toBe(404);
     expect(b.managerRequests('POST')).toHaveLength(0);
     expect(b.callsOf('chat.postMessage')).toHaveLength(0);
+  });
+
+  it('a slash command delivered again (a redelivered envelope) is acked and starts nothing more', async () => {
+    const b = bot();
+    const payload = commandPayload(b, 'now');
+    await conn.deliver('slash_commands', payload);
+    await b.waitFor('chat.postMessage', isParent);
+    const again = await conn.deliver('slash_commands', payload);
+    expect(again.ackMs).toBeLessThan(SLACK_ACK_DEADLINE_MS);
+    // Each delivery ends in exactly one count (its outcome, or "ignored"): both counted, the bot has settled.
+    await until('both deliveries handled', async () => ((await b.bot.deps.metrics.commands.get()).values.reduce((n, v) => n + v.value, 0) >= 2 ? true : undefined));
+    expect(b.managerRequests('POST', '/backup_agent/backup')).toHaveLength(1);
+    expect(b.callsOf('chat.postMessage', isParent)).toHaveLength(1);
   });
 
   it('/pgbackup now: acks over the socket, starts one backup, and posts queued → running → done in the thread', async () => {
@@ -152,11 +166,13 @@ describe('Socket Mode end to end', () => {
     expect(restores).toHaveLength(1);
     expect(restores[0]?.body).toEqual({ backup_id: backupId, instance_id: b.sim.view(PG).id });
 
-    // The same click delivered again (Slack redelivers an envelope it thinks was lost): acked, no second restore.
+    // The same click delivered again (Slack redelivers an envelope it thinks was lost): acked, no second restore,
+    // and nothing said: a repeat is recognised before any handler (both clicks counted: the bot has settled).
     const again = await conn.deliver('interactive', click);
     expect(again.ack.envelope_id).toBe(again.envelopeId);
-    await b.waitForEphemeral(BOB.id, /already decided/);
+    await until('both clicks handled', async () => ((await b.bot.deps.metrics.actions.get()).values.reduce((n, v) => n + v.value, 0) >= 2 ? true : undefined));
     expect(b.managerRequests('POST', '/backup_agent/restores')).toHaveLength(1);
+    expect(b.ephemerals(BOB.id).filter((t) => /already decided/.test(t))).toHaveLength(0);
   });
 
   it('reconnects when Slack asks it to (type: disconnect), through a failed apps.connections.open, and serves commands again; /readyz is 503 in between', async () => {
@@ -226,7 +242,7 @@ describe('Socket Mode start when Slack is not all there', () => {
     await h.waitForLog(/Slack Socket Mode not connected yet/);
     expect(h.bot.slack.connected()).toBe(false);
     expect((await httpGet(`${h.bot.url}/healthz`)).status).toBe(200);
-    expect(await readyz(h)).toEqual({ status: 503, body: { ready: false, slack: 'down', backupManager: 'ok' } });
+    expect(await readyz(h)).toEqual({ status: 503, body: { ready: false, slack: 'down', backupManager: 'ok', store: 'ok' } });
 
     conn.sendJson({ type: 'hello', num_connections: 1 });
     await h.waitForLog(/Slack Socket Mode connected/);

@@ -125,6 +125,68 @@ describe('fault: the bot is killed with SIGKILL and restarted on the same state'
     await expectHealthy(bot.url);
   });
 
+  /** `now` whose POST the manager handles (the backup exists) but whose answer it withholds: the bot dies waiting for it. */
+  async function killedWhilePosting(): Promise<number> {
+    await h.sim.setFault({ kind: 'slow', delayMs: 120_000, method: 'POST', path: '/backup_agent/backup', times: 1 });
+    const { status } = await h.command('now');
+    expect(status).toBe(200);
+    await until('the backup POST to reach the manager', () => (backupPosts().length === 1 ? true : undefined));
+    await killHard(bot);
+    await h.sim.setFault(null);
+    const created = h.sim.view('a9s-pg').backups.at(-1)?.id;
+    if (created === undefined) throw new Error('the manager made no backup');
+    return created;
+  }
+
+  const openIntents = () => (state().prepare('SELECT COUNT(*) AS n FROM backup_intents WHERE closed_at IS NULL').get() as { n: number }).n;
+
+  it('killed while the backup POST is in flight: the restart finds the backup, posts its parent once, follows it, and announces its failure; never POSTs again', async () => {
+    await start();
+    h.sim.failNextBackup('a9s-pg', 'pg_dump: could not write: No space left on device');
+    const backupId = await killedWhilePosting();
+
+    await launch();
+    const parent = await h.waitFor('chat.postMessage', parentOf);
+    const ts = (parent.response as { ts: string }).ts;
+    expect((parent.args as Args).text).toMatch(new RegExp(`task ${backupId}\\)`));
+    expect(textOf(parent.args as Args)).toMatch(/U0ALICE/);
+    await h.waitFor('chat.postMessage', replyIn(ts, 'queued'));
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', replyIn(ts, 'running'));
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', inThread(ts, /FAILED/));
+    await h.waitFor('chat.postMessage', (a) => a.channel === ALERTS.id && /FAILED/.test(a.text ?? ''));
+    await outboxEmpty();
+
+    expect(threadStatuses(ts)).toEqual(['queued', 'running', 'FAILED']);
+    expect(delivered(h, 'chat.postMessage', parentOf)).toHaveLength(1);
+    expect(backupPosts()).toHaveLength(1);
+    expect(openIntents()).toBe(0);
+    expect(state().prepare('SELECT backup_id, requester, channel, status FROM tracked_tasks').all()).toEqual([{ backup_id: backupId, requester: 'U0ALICE', channel: OPS.id, status: 'failed' }]);
+    expectNothingLeaked(h);
+    await expectHealthy(bot.url);
+  });
+
+  it('killed while the backup POST is in flight, and another backup appeared meanwhile: the restart says in the channel that it could not confirm it, tracks nothing and never POSTs again', async () => {
+    await start();
+    await killedWhilePosting();
+    h.sim.scheduleBackup('a9s-pg'); // the manager's own schedule: now nobody can tell which one the POST made
+
+    await launch();
+    const notice = await h.waitFor('chat.postMessage', (a) => a.channel === OPS.id && /could not confirm/.test(textOf(a)));
+    expect(textOf(notice.args as Args)).toMatch(/a9s-pg/);
+    expect(textOf(notice.args as Args)).toMatch(/Nothing was retried/);
+    expect(textOf(notice.args as Args)).toMatch(/U0ALICE/);
+    await outboxEmpty();
+
+    expect(openIntents()).toBe(0);
+    expect(delivered(h, 'chat.postMessage', parentOf)).toHaveLength(0);
+    expect(state().prepare('SELECT COUNT(*) AS n FROM tracked_tasks').get()).toEqual({ n: 0 });
+    expect(backupPosts()).toHaveLength(1);
+    expectNothingLeaked(h);
+    await expectHealthy(bot.url);
+  });
+
   async function approvedRestore(instance: string): Promise<{ cardTs: string; backupId: number }> {
     const day = 86_400_000;
     const backupId = h.sim.seedBackup(instance, { status: 'done', size: 44985152, createdAt: new Date(Date.now() - 2 * day) });

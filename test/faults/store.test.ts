@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { ALICE, BOB, Harness, OPS, textOf, type Args } from '../e2e/harness';
-import { delivered, expectHealthy, expectNothingLeaked, isParent, outboxSettled, replyIn } from './util';
+import { delivered, expectHealthy, expectNothingLeaked, httpGet, isParent, outboxSettled, replyIn } from './util';
 
 /**
  * The state file locked by someone else (an operator's sqlite3 shell, a backup tool) for
@@ -150,5 +150,71 @@ describe('fault: the state store is locked', () => {
     expect(textOf(h.callsOf('chat.update', (a) => a.ts === ts).at(-1)?.args as Args)).toMatch(/: done/);
     expectNothingLeaked(h);
     await expectHealthy(h.bot.url);
+  });
+});
+
+/**
+ * The state file's filesystem is full. `PRAGMA max_page_count` on the bot's own connection
+ * makes that deterministic: the file may not grow, and the pages it has are filled up, so every
+ * write that needs room fails with SQLITE_FULL as on a full disk.
+ */
+describe('fault: the state store is full', () => {
+  let h: Harness;
+
+  afterEach(async () => {
+    await h.close();
+  });
+
+  /** Caps the file at its current size and fills what room is left. */
+  function fillUp(): void {
+    const db = h.bot.deps.store.db;
+    db.exec('CREATE TABLE IF NOT EXISTS test_filler (pad BLOB NOT NULL)');
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    const insert = db.prepare('INSERT INTO test_filler (pad) VALUES (zeroblob(?))');
+    // Large rows first, then ever smaller ones, until not even a few bytes fit.
+    for (const size of [4096, 512, 64, 8, 1]) {
+      for (let i = 0; i < 10_000; i++) {
+        try {
+          insert.run(size);
+        } catch (err) {
+          expect((err as { code?: string }).code).toBe('SQLITE_FULL');
+          break;
+        }
+      }
+    }
+  }
+
+  function makeRoom(): void {
+    const db = h.bot.deps.store.db;
+    db.pragma('max_page_count = 1073741823');
+    db.exec('DROP TABLE test_filler');
+  }
+
+  async function readyz(): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await httpGet(`${h.bot.url}/readyz`);
+    return { status: res.status, body: JSON.parse(res.text) as Record<string, unknown> };
+  }
+
+  it('/readyz says the store is down; `now` is refused with a clear answer and no POST; with room again both recover', async () => {
+    h = await Harness.start();
+    expect(await readyz()).toMatchObject({ status: 200, body: { ready: true, store: 'ok' } });
+    fillUp();
+
+    expect(await readyz()).toMatchObject({ status: 503, body: { ready: false, store: 'down', backupManager: 'ok', slack: 'ok' } });
+    const { status, ack } = await h.command('now', ALICE);
+    expect(status).toBe(200);
+    expect(ack.response_type).toBe('ephemeral');
+    const said = await h.waitForEphemeral(ALICE.id, /state store/i);
+    expect(said).toMatch(/Nothing was started/);
+    expect(said).toMatch(/full/);
+    expect(h.managerRequests('POST', '/backup_agent/backup')).toHaveLength(0);
+    expect(h.callsOf('chat.postMessage', parentOf)).toHaveLength(0);
+    expectNothingLeaked(h);
+
+    makeRoom();
+    expect(await readyz()).toMatchObject({ status: 200, body: { ready: true, store: 'ok' } });
+    await h.command('now', ALICE);
+    await h.waitFor('chat.postMessage', parentOf);
+    expect(h.managerRequests('POST', '/backup_agent/backup')).toHaveLength(1);
   });
 });

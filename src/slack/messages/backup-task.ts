@@ -1,10 +1,10 @@
 import type { TaskStatus } from '../../backup-manager/schemas';
 import type { TrackedTask } from '../../store';
 import { context, fields, message, section, type SlackMessage } from './blocks';
-import { code, escapeMrkdwn, humanDuration, humanSize, isoTime, statusLabel, truncate, user } from './format';
+import { code, escapeMrkdwn, humanDuration, humanSize, slackDate, statusLabel, truncate, user } from './format';
 
 /** The parent message of a backup thread: always the current state of the task. */
-export function renderBackupParent(task: TrackedTask, now: number): SlackMessage {
+export function renderBackupParent(task: TrackedTask): SlackMessage {
   const final = task.finishedAt !== null;
   const pairs: Array<[string, string]> = [
     ['Instance', code(task.instance)],
@@ -14,11 +14,13 @@ export function renderBackupParent(task: TrackedTask, now: number): SlackMessage
   ];
   if (task.backupName) pairs.push(['Backup', code(task.backupName)]);
   if (task.status === 'done') pairs.push(['Size', humanSize(task.size)]);
-  const elapsed = (final ? (task.finishedAt as number) : now) - task.createdAt;
+  // While it runs, a "since" time rather than a duration: an edit happens only on a transition,
+  // so a duration computed now would read "0s" until the next one.
+  const progress = final ? `took ${humanDuration((task.finishedAt as number) - task.createdAt)}` : `${task.status} since ${slackDate(task.statusAt, '{time_secs}')}`;
   return message(`Backup of ${task.instance} (task ${task.backupId}): ${task.status}`, [
     section(`*Backup of ${code(task.instance)}* — ${statusLabel(task.status)}`),
     fields(pairs),
-    context(`Started ${isoTime(task.createdAt)} · ${final ? 'took' : 'running for'} ${humanDuration(elapsed)} · updates in the thread`),
+    context(`Started ${slackDate(task.createdAt, '{date_short_pretty} {time_secs}')} · ${progress} · updates in the thread`),
   ]);
 }
 

@@ -39,6 +39,15 @@ export function storeProblem(err: unknown): string | undefined {
   return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN|PERM)/.test(code) ? code : undefined;
 }
 
+/** What is wrong with the state store, in words, from storeProblem()'s code. */
+export function describeStoreProblem(code: string | undefined): string {
+  if (code === undefined) return 'refused the write';
+  if (code.startsWith('SQLITE_FULL')) return 'is full (no space left for it)';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'is locked by another process (busy)';
+  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM')) return 'is read-only';
+  return 'can not be written';
+}
+
 /**
  * For an error no use case anticipated (e.g. the state file locked by another process): what
  * could not be done, and why in one sentence — never the error's own text or stack.

@@ -65,6 +65,14 @@ export function isoTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/**
+ * A time each reader's Slack shows in their own zone (`tokens` as Slack's date formatting,
+ * e.g. `{time}`), with the UTC ISO time where a client can not. Never goes stale in an old message.
+ */
+export function slackDate(ms: number, tokens: string): string {
+  return `<!date^${Math.floor(ms / 1000)}^${tokens}|${isoTime(ms)}>`;
+}
+
 const STATUS_EMOJI: Record<TaskStatus, string> = {
   queued: ':hourglass_flowing_sand:',
   running: ':arrows_counterclockwise:',

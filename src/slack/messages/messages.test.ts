@@ -209,8 +209,8 @@ function everyMessage(): Array<[string, SlackMessage]> {
     const t = task({ status, backupName: status === 'done' ? 'a9s-pg-1542859215559' : null, size: 44985152, finishedAt: ['done', 'failed', 'deleted'].includes(status) ? T0 + 73_135 : null, msg: status === 'failed' ? 'disk full' : null });
     const long = task({ status, instance: LONG_INSTANCE, backupName: LONG_NAME, requester: `x${HOSTILE}`, msg: status === 'failed' ? LONG_MSG : null, size: 1e15 });
     cases.push(
-      [`backup parent, ${status}`, renderBackupParent(t, NOW)],
-      [`backup parent, ${status}, long`, renderBackupParent(long, NOW)],
+      [`backup parent, ${status}`, renderBackupParent(t)],
+      [`backup parent, ${status}, long`, renderBackupParent(long)],
       [`transition reply, ${status}`, renderTransitionReply(t, status, status === 'unknown' ? 'paused' : undefined)],
       [`transition reply, ${status}, long`, renderTransitionReply(long, status, status === 'unknown' ? 'r'.repeat(5000) : undefined)],
     );
@@ -277,8 +277,8 @@ describe('every renderer', () => {
   it.each(cases)('%s: lets no Slack control sequence through, only its own mentions', (_name, m) => {
     for (const text of mrkdwnTexts(m)) {
       for (const raw of RAW_CONTROL) expect(text).not.toContain(raw);
-      // The only `<` a renderer writes itself opens a mention of a user id.
-      expect(text.replace(/<@[UW][A-Z0-9]+>/g, '')).not.toContain('<');
+      // The only `<` a renderer writes itself opens a mention of a user id or a date of its own (digits, tokens, an ISO fallback).
+      expect(text.replace(/<@[UW][A-Z0-9]+>/g, '').replace(/<!date\^\d+\^[{}a-z_ ]+\|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ>/g, '')).not.toContain('<');
     }
   });
 });
@@ -326,10 +326,23 @@ describe('content', () => {
 
   describe('backup thread', () => {
     it('parent carries instance, requester, task id and the current status', () => {
-      const m = renderBackupParent(task({ status: 'running' }), T0 + 65_000);
+      const m = renderBackupParent(task({ status: 'running', statusAt: T0 + 5_000 }));
       const text = joined(m);
       expect(m.text).toBe('Backup of a9s-pg (task 148): running');
-      for (const s of ['`a9s-pg`', '<@U0ALICE>', '148', ':arrows_counterclockwise: running', 'running for 1m 5s']) expect(text).toContain(s);
+      for (const s of ['`a9s-pg`', '<@U0ALICE>', '148', ':arrows_counterclockwise: running']) expect(text).toContain(s);
+    });
+
+    it('a running parent names when it started running as a Slack date, never a duration that goes stale', () => {
+      const text = joined(renderBackupParent(task({ status: 'running', statusAt: T0 + 5_000 })));
+      expect(text).toContain(`running since <!date^${Math.floor((T0 + 5_000) / 1000)}^{time_secs}|2018-11-22T04:00:20Z>`);
+      expect(text).toContain(`Started <!date^${Math.floor(T0 / 1000)}^`);
+      expect(text).not.toMatch(/running for/);
+    });
+
+    it('a finished parent says how long the backup took', () => {
+      const text = joined(renderBackupParent(task({ status: 'done', statusAt: T0 + 73_135, finishedAt: T0 + 73_135 })));
+      expect(text).toContain('took 1m 13s');
+      expect(text).not.toMatch(/ since /);
     });
 
     it('done reply gives size in human units, backup_id and duration', () => {
