@@ -155,7 +155,7 @@ export class FollowSession {
     const fresh = this.deps.store.restores.get(this.req.id);
     if (fresh) this.req = fresh;
     const { deps, req, options } = this;
-    this.confirmed = info.confirmed === true || req.managerRestoreId !== null;
+    this.confirmed = info.confirmed === true || req.managerRestoreId !== null || req.postConfirmed;
     this.knownBefore = new Set(info.knownBefore ?? []);
     this.followingSince = deps.clock();
     if (note && req.cardTs) {

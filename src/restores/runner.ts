@@ -113,7 +113,7 @@ export class RestoreRunner {
       note = `:warning: The Backup Manager did not confirm the start of the restore (${managerErrorSentence(err, req.instance)}). It was not sent again; checking whether the manager started it.`;
     }
     const started = this.deps.outbox.transaction((add) => {
-      if (!store.restores.markStarted(req.id, managerId, clock())) return false;
+      if (!store.restores.markStarted(req.id, managerId, clock(), confirmed)) return false;
       publishDecision(this.deps, store.restores.get(req.id) as RestoreRequest, 'pgbackup-bot', add);
       return true;
     });

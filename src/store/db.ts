@@ -139,6 +139,11 @@ const MIGRATIONS: string[] = [
     pad BLOB NOT NULL
   );
   `,
+  `
+  -- The manager answered the restore POST with a 2xx: the restore was sent and accepted, even
+  -- when the answer carried no id (a9s-pg's restore is not recorded). A restart must know it.
+  ALTER TABLE restore_requests ADD COLUMN post_confirmed INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export interface OpenOptions {

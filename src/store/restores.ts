@@ -96,6 +96,8 @@ export interface RestoreRequest {
   decidedAt: number | null;
   startedAt: number | null;
   managerRestoreId: number | null;
+  /** The manager accepted the restore POST (2xx), whether or not its answer carried an id. */
+  postConfirmed: boolean;
   finishedAt: number | null;
   outcome: string | null;
 }
@@ -122,6 +124,7 @@ interface Row {
   decided_at: number | null;
   started_at: number | null;
   manager_restore_id: number | null;
+  post_confirmed: number;
   finished_at: number | null;
   outcome: string | null;
 }
@@ -181,7 +184,7 @@ export class RestoresRepo {
          WHERE id = @id AND state = @from`,
       ),
       start: db.prepare(
-        `UPDATE restore_requests SET state = 'running', started_at = @at, manager_restore_id = @managerId
+        `UPDATE restore_requests SET state = 'running', started_at = @at, manager_restore_id = @managerId, post_confirmed = @confirmed
          WHERE id = @id AND state = 'approved'`,
       ),
       finish: db.prepare(
@@ -242,6 +245,7 @@ export class RestoresRepo {
       decidedAt: r.decided_at,
       startedAt: r.started_at,
       managerRestoreId: r.manager_restore_id,
+      postConfirmed: r.post_confirmed === 1,
       finishedAt: r.finished_at,
       outcome: r.outcome,
     };
@@ -281,8 +285,9 @@ export class RestoresRepo {
     return this.stmts.move.run({ id, from: 'pending', to, by, decidedAt: at }).changes === 1;
   }
 
-  markStarted(id: number, managerRestoreId: number | null, at: number): boolean {
-    return this.stmts.start.run({ id, managerId: managerRestoreId, at }).changes === 1;
+  /** `confirmed`: the manager answered the POST with a 2xx (false after an ambiguous answer or a restart). */
+  markStarted(id: number, managerRestoreId: number | null, at: number, confirmed = managerRestoreId !== null): boolean {
+    return this.stmts.start.run({ id, managerId: managerRestoreId, at, confirmed: confirmed ? 1 : 0 }).changes === 1;
   }
 
   finish(id: number, to: RestoreEnd, outcome: string, at: number): boolean {

@@ -127,6 +127,28 @@ describe('fault: restores the manager did not confirm, and stale requests', () =
     expect(restorePosts()).toHaveLength(0);
   });
 
+  it('killed right after the manager accepted an a9s-pg restore (no id in its answer): after the restart it is never called "not started"', async () => {
+    // No log source and a manager that stays up: no sign of the restore will ever show. The
+    // accepted POST is the evidence; only the timeout may end it, as unknown.
+    await start({ env: { LOG_TAIL_FILE: '', RESTORE_TIMEOUT_MS: '1500' } });
+    const backupId = h.sim.seedBackup('a9s-pg', { status: 'done', createdAt: new Date(Date.now() - MONTH) });
+    const card = await requestCard('a9s-pg', backupId);
+    await outboxSettled(h);
+    await h.bot.stop();
+    // What a kill -9 right after the 2xx to the restore POST leaves behind.
+    const db = new Database(h.env().STATE_DB as string);
+    const at = Date.now();
+    db.prepare('INSERT INTO restore_approvals (request_id, user_id, approved_at) VALUES (1, ?, ?)').run(BOB.id, at);
+    db.prepare("UPDATE restore_requests SET state = 'running', decided_by = ?, decided_at = ?, started_at = ?, post_confirmed = 1 WHERE id = 1").run(BOB.id, at, at);
+    db.close();
+    await h.startBot();
+    const summary = await h.waitFor('chat.postMessage', inThread(card.ts, /Restore of `a9s-pg` to backup/));
+    expect(textOf(summary.args as Args)).toMatch(/outcome unknown/);
+    expect(h.bot.deps.store.restores.get(1)?.state).toBe('unknown');
+    expect(h.callsOf('chat.postMessage', inThread(card.ts, /not started/))).toHaveLength(0);
+    expect(restorePosts()).toHaveLength(0);
+  });
+
   it('a 409 whose description holds <!channel>: the card shows it escaped once', async () => {
     await start();
     const backupId = h.sim.seedBackup(PG, { status: 'done' });

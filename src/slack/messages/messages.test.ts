@@ -121,6 +121,7 @@ function restoreReq(over: Partial<RestoreRequest> = {}): RestoreRequest {
     decidedAt: null,
     startedAt: null,
     managerRestoreId: null,
+    postConfirmed: false,
     finishedAt: null,
     outcome: null,
     ...over,
