@@ -22,6 +22,7 @@ import { Outbox } from './slack/outbox';
 import { openStore, type Store } from './store';
 import { FailureWatch } from './tracking/failure-watch';
 import { Poller } from './tracking/poller';
+import { InstanceReader } from './reader/instance-reader';
 
 /** How long the readiness probe waits for a lock on the state file (it blocks the event loop meanwhile). */
 const READINESS_STORE_BUSY_MS = 200;
@@ -85,12 +86,20 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     },
   };
   const outbox = new Outbox({ chat, store, logger: logger.child({ component: 'outbox' }), clock, metrics, channelIntervalMs: config.channelIntervalMs });
-  const poller = new Poller({ api, store, outbox, logger: logger.child({ component: 'poller' }), clock, intervalMs: config.pollIntervalMs, notifyChannel: config.notifyChannel });
+  const reader = new InstanceReader({
+    api,
+    logger: logger.child({ component: 'reader' }),
+    activeIntervalMs: config.pollIntervalMs,
+    watchIntervalMs: config.watchIntervalMs,
+    concurrency: config.managerConcurrency,
+    clock,
+  });
+  const poller = new Poller({ reader, store, outbox, logger: logger.child({ component: 'poller' }), clock, notifyChannel: config.notifyChannel });
   const permalinks = new Permalinks(
     async (channel, ts) => (await web.chat.getPermalink({ channel, message_ts: ts })).permalink,
     logger.child({ component: 'permalinks' }),
   );
-  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock, permalinks };
+  const deps: Deps = { config, api, reader, store, outbox, poller, logger, metrics, clock, permalinks };
   const secrets = secretsOf(config);
   const runner = new RestoreRunner(deps, {
     logFile: config.logTailFile,
@@ -102,7 +111,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     editIntervalMs: Math.max(config.channelIntervalMs, 250),
   });
   const watch = new FailureWatch({
-    api,
+    reader,
     store,
     outbox,
     logger: logger.child({ component: 'failure-watch' }),
@@ -152,7 +161,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
 
   const checkManager = async (): Promise<PartState> => {
     try {
-      await api.getInstance(config.defaultInstance, { retry: false });
+      await reader.readNow(config.defaultInstance, { retry: false });
       return 'ok';
     } catch (err) {
       if (err instanceof NotFoundError) return 'ok';
@@ -225,6 +234,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       await intents.stop();
       poller.stop();
       await runner.stop();
+      await reader.stop();
       await outbox.drain(opts.drainMs ?? 5000);
       await slack.stop();
       server.closeAllConnections();

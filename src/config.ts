@@ -71,6 +71,7 @@ const EnvSchema = z.object({
   APPROVAL_TTL_MS: positiveInt(3_600_000),
   POLL_INTERVAL_MS: positiveInt(5_000),
   WATCH_INTERVAL_MS: positiveInt(60_000),
+  MANAGER_CONCURRENCY: positiveInt(4),
   STATE_DB: optionalString.transform((v) => v ?? './data/pgbackup.sqlite'),
   RESTORE_TIMEOUT_MS: positiveInt(7_200_000),
   SLACK_CHANNEL_INTERVAL_MS: z
@@ -127,6 +128,8 @@ export interface Config {
   restoreApprovals: number;
   approvalTtlMs: number;
   pollIntervalMs: number;
+  /** Most Backup Manager reads in flight at once (the one instance reader). */
+  managerConcurrency: number;
   watchIntervalMs: number;
   stateDb: string;
   /** How long a restore is followed before the bot gives up waiting for its end. */
@@ -231,6 +234,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     restoreApprovals: e.RESTORE_APPROVALS,
     approvalTtlMs: e.APPROVAL_TTL_MS,
     pollIntervalMs: e.POLL_INTERVAL_MS,
+    managerConcurrency: e.MANAGER_CONCURRENCY,
     watchIntervalMs: e.WATCH_INTERVAL_MS,
     stateDb: e.STATE_DB,
     restoreTimeoutMs: e.RESTORE_TIMEOUT_MS,

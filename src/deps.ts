@@ -4,6 +4,7 @@ import type { Config } from './config';
 import type { Permalinks } from './restores/permalinks';
 import type { Metrics } from './http/metrics';
 import type { SlackMessage } from './slack/messages/blocks';
+import type { InstanceReader } from './reader/instance-reader';
 import type { Outbox } from './slack/outbox';
 import type { Store } from './store';
 import type { Poller } from './tracking/poller';
@@ -12,6 +13,8 @@ import type { Poller } from './tracking/poller';
 export interface Deps {
   config: Config;
   api: BackupManagerApi;
+  /** The one reader of instance state: use cases read through it, never through `api`. */
+  reader: InstanceReader;
   store: Store;
   outbox: Outbox;
   poller: Poller;

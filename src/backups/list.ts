@@ -6,7 +6,7 @@ import { code } from '../slack/messages/format';
 /** `/pgbackup list|status`: the latest backups, ephemerally, with Restore… on the done ones. */
 export async function listBackups(deps: Deps, origin: Origin, instance: string): Promise<boolean> {
   try {
-    const view = await deps.api.getInstance(instance);
+    const view = await deps.reader.readNow(instance);
     const locked = deps.store.restores.lockHolder(instance) !== undefined;
     await origin.reply(renderBackupList(view, deps.clock(), { restoreLocked: locked }));
     return true;

@@ -13,10 +13,10 @@ export type IntentOutcome = { kind: 'tracked'; backupId: number } | { kind: 'unc
  * answered; otherwise the channel is told that the backup could not be confirmed. Never POSTs.
  */
 export async function reconcileIntent(deps: Deps, intent: BackupIntent): Promise<IntentOutcome> {
-  const { api, store, outbox, logger, clock } = deps;
+  const { reader, store, outbox, logger, clock } = deps;
   let backupId: number | undefined;
   try {
-    backupId = newBackupOf(await api.getInstance(intent.instance), intent.knownIds);
+    backupId = newBackupOf(await reader.readNow(intent.instance), intent.knownIds);
   } catch (err) {
     if (!(err instanceof NotFoundError)) {
       logger.warn({ instance: intent.instance, intent: intent.id, kind: err instanceof BackupManagerError ? err.kind : 'internal' }, 'can not reconcile a backup intent yet');

@@ -19,7 +19,7 @@ function ambiguous(err: unknown): boolean {
  * backup (the POST is never retried), then posts the parent message and hands it to the poller.
  */
 export async function triggerBackup(deps: Deps, origin: Origin, instance: string): Promise<TriggerOutcome> {
-  const { api, store, clock, logger } = deps;
+  const { api, reader, store, clock, logger } = deps;
   const lock = store.restores.lockHolder(instance);
   if (lock) {
     await origin.reply(renderNotice(`:lock: A restore of ${code(instance)} is in progress (request #${lock.id}); backups of it are refused until it ends.`));
@@ -28,7 +28,7 @@ export async function triggerBackup(deps: Deps, origin: Origin, instance: string
 
   let before: InstanceView;
   try {
-    before = await api.getInstance(instance);
+    before = await reader.readNow(instance);
   } catch (err) {
     await origin.reply(renderManagerError(err, instance, `back up ${code(instance)}`));
     return 'error';
@@ -151,7 +151,7 @@ export function newBackupOf(view: InstanceView, knownIds: readonly number[]): nu
 
 async function findNewBackup(deps: Deps, instance: string, knownIds: readonly number[]): Promise<number | undefined> {
   try {
-    return newBackupOf(await deps.api.getInstance(instance), knownIds);
+    return newBackupOf(await deps.reader.readNow(instance), knownIds);
   } catch {
     return undefined;
   }

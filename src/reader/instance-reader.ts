@@ -51,6 +51,8 @@ interface Entry {
   /** Consecutive failed reads of this instance that were not a manager outage (e.g. bad JSON). */
   failures: number;
   inFlight: Promise<ReadOutcome> | undefined;
+  /** Subscribers are told one read at a time, in order; no new scheduled read starts meanwhile. */
+  delivering: Promise<void> | undefined;
 }
 
 /** 1/φ: successive multiples mod 1 fill an interval evenly however many instances are added. */
@@ -97,7 +99,7 @@ export class InstanceReader {
       },
       close: () => {
         entry.subscribers.delete(subscriber);
-        if (entry.subscribers.size === 0 && !entry.inFlight && this.entries.get(instance) === entry) this.entries.delete(instance);
+        if (entry.subscribers.size === 0 && this.idle(entry) && this.entries.get(instance) === entry) this.entries.delete(instance);
       },
     };
   }
@@ -116,15 +118,17 @@ export class InstanceReader {
   /**
    * A read now, for a use case that must act on fresh state (a command, the check before a
    * restore POST). Joins a read of the instance already in flight; subscribers get it too.
+   * `retry` (default true) lets the client retry a passing outage with its own short backoff,
+   * as a person waiting on a command would want; scheduled reads never do.
    */
-  async readNow(instance: string): Promise<InstanceView> {
+  async readNow(instance: string, options: { retry?: boolean } = {}): Promise<InstanceView> {
     let entry = this.entries.get(instance);
     if (!entry) {
       // Kept in the map while in flight so a second readNow joins it; dropped when it settles.
-      entry = { instance, subscribers: new Set(), dueAt: Infinity, failures: 0, inFlight: undefined };
+      entry = { instance, subscribers: new Set(), dueAt: Infinity, failures: 0, inFlight: undefined, delivering: undefined };
       this.entries.set(instance, entry);
     }
-    const outcome = await this.read(entry, 1);
+    const outcome = await this.read(entry, 1, options.retry ?? true);
     if (!outcome.ok) throw outcome.error;
     return outcome.view;
   }
@@ -140,8 +144,8 @@ export class InstanceReader {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.abort.abort(new Error('instance reader stopped'));
-    const inFlight = [...this.entries.values()].map((e) => e.inFlight).filter((p): p is Promise<ReadOutcome> => p !== undefined);
-    await Promise.allSettled(inFlight);
+    const pending = [...this.entries.values()].flatMap((e) => [e.inFlight, e.delivering]).filter((p) => p !== undefined);
+    await Promise.allSettled(pending);
     await this.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
 
@@ -151,7 +155,7 @@ export class InstanceReader {
     const now = this.clock();
     // A watched instance gets its own phase in the interval; an active one is read one interval on.
     const dueAt = cadence === 'watch' ? now + ((this.placed++ * GOLDEN) % 1) * this.options.watchIntervalMs : now + this.options.activeIntervalMs;
-    const entry: Entry = { instance, subscribers: new Set(), dueAt, failures: 0, inFlight: undefined };
+    const entry: Entry = { instance, subscribers: new Set(), dueAt, failures: 0, inFlight: undefined, delivering: undefined };
     this.entries.set(instance, entry);
     return entry;
   }
@@ -173,7 +177,7 @@ export class InstanceReader {
     if (this.outage) {
       if (!this.probing) next = this.outage.nextProbeAt;
     } else {
-      for (const e of this.entries.values()) if (!e.inFlight && e.subscribers.size > 0 && e.dueAt < next) next = e.dueAt;
+      for (const e of this.entries.values()) if (this.idle(e) && e.subscribers.size > 0 && e.dueAt < next) next = e.dueAt;
     }
     if (next === Infinity || next >= this.timerAt) return;
     clearTimeout(this.timer);
@@ -187,10 +191,10 @@ export class InstanceReader {
     this.timerAt = Infinity;
     if (this.stopped) return;
     const now = this.clock();
-    const due = [...this.entries.values()].filter((e) => !e.inFlight && e.subscribers.size > 0 && e.dueAt <= now);
+    const due = [...this.entries.values()].filter((e) => this.idle(e) && e.subscribers.size > 0 && e.dueAt <= now);
     if (this.outage) {
       // One probe for the whole manager: the instance most overdue.
-      const probe = due.sort((a, b) => a.dueAt - b.dueAt)[0] ?? [...this.entries.values()].find((e) => e.subscribers.size > 0 && !e.inFlight);
+      const probe = due.sort((a, b) => a.dueAt - b.dueAt)[0] ?? [...this.entries.values()].find((e) => e.subscribers.size > 0 && this.idle(e));
       if (probe) {
         this.probing = true;
         void this.read(probe, 5).finally(() => {
@@ -204,46 +208,67 @@ export class InstanceReader {
     this.arm();
   }
 
-  private read(entry: Entry, priority: number): Promise<ReadOutcome> {
+  private idle(entry: Entry): boolean {
+    return !entry.inFlight && !entry.delivering;
+  }
+
+  /**
+   * One read of the instance (joined if one is in flight). Its promise resolves as soon as the
+   * answer is in, before the subscribers are told: a subscriber that itself asks for a read
+   * (readNow) must not wait on its own delivery.
+   */
+  private read(entry: Entry, priority: number, retry = false): Promise<ReadOutcome> {
     entry.inFlight ??= this.limiter
-      .schedule({ priority }, () => this.fetch(entry.instance))
+      .schedule({ priority }, () => this.fetch(entry.instance, retry))
       // Only a stopped limiter rejects; fetch itself never does.
       .catch((error: unknown): ReadOutcome => ({ instance: entry.instance, at: this.clock(), ok: false, error }))
-      .then(async (outcome) => {
+      .then((outcome) => {
         entry.inFlight = undefined;
-        await this.settle(entry, outcome);
+        if (this.stopped) return outcome;
+        const health = this.planNext(entry, outcome);
+        const previous = entry.delivering ?? Promise.resolve();
+        const delivery: Promise<void> = previous
+          .then(() => this.deliver(entry, outcome, health))
+          .finally(() => {
+            if (entry.delivering === delivery) entry.delivering = undefined;
+            if (entry.subscribers.size === 0 && this.idle(entry) && this.entries.get(entry.instance) === entry) this.entries.delete(entry.instance);
+            this.arm();
+          });
+        entry.delivering = delivery;
         return outcome;
       });
     return entry.inFlight;
   }
 
-  private async fetch(instance: string): Promise<ReadOutcome> {
+  private async fetch(instance: string, retry: boolean): Promise<ReadOutcome> {
     try {
-      const view = await this.options.api.getInstance(instance, { retry: false, signal: this.abort.signal });
+      const view = await this.options.api.getInstance(instance, { retry, signal: this.abort.signal });
       return { instance, at: this.clock(), ok: true, view };
     } catch (error) {
       return { instance, at: this.clock(), ok: false, error };
     }
   }
 
-  private async settle(entry: Entry, outcome: ReadOutcome): Promise<void> {
-    if (this.stopped) return;
+  /** When the instance is read next, and the manager's health change this read shows, if any. */
+  private planNext(entry: Entry, outcome: ReadOutcome): ManagerHealth | undefined {
     const interval = this.intervalOf(entry);
     const down = !outcome.ok && outcome.error instanceof UnavailableError;
-    if (outcome.ok || !down) {
+    if (!down) {
       entry.failures = outcome.ok ? 0 : entry.failures + 1;
       const extra = entry.failures === 0 ? 0 : backoffDelay(entry.failures - 1, this.backoffPolicy(interval), this.random);
       entry.dueAt = outcome.at + Math.max(interval, extra);
-      if (this.outage) {
-        this.outage = undefined;
-        await this.tellHealth({ up: true, at: outcome.at });
-      }
-    } else {
-      const outage = (this.outage ??= { since: outcome.at, probes: 0, nextProbeAt: outcome.at });
-      outage.nextProbeAt = outcome.at + backoffDelay(outage.probes++, this.backoffPolicy(interval), this.random);
-      entry.dueAt = Math.min(entry.dueAt, outage.nextProbeAt);
-      await this.tellHealth({ up: false, at: outcome.at, since: outage.since, error: outcome.error as UnavailableError });
+      if (!this.outage) return undefined;
+      this.outage = undefined;
+      return { up: true, at: outcome.at };
     }
+    const outage = (this.outage ??= { since: outcome.at, probes: 0, nextProbeAt: outcome.at });
+    outage.nextProbeAt = outcome.at + backoffDelay(outage.probes++, this.backoffPolicy(interval), this.random);
+    return { up: false, at: outcome.at, since: outage.since, error: outcome.error as UnavailableError };
+  }
+
+  private async deliver(entry: Entry, outcome: ReadOutcome, health: ManagerHealth | undefined): Promise<void> {
+    if (this.stopped) return;
+    if (health) await this.tellHealth(health);
     for (const subscriber of [...entry.subscribers]) {
       try {
         await subscriber.listener(outcome);
@@ -251,7 +276,6 @@ export class InstanceReader {
         this.options.logger.error({ instance: entry.instance, err }, 'a subscriber of the instance reader failed');
       }
     }
-    if (entry.subscribers.size === 0 && this.entries.get(entry.instance) === entry) this.entries.delete(entry.instance);
   }
 
   private backoffPolicy(interval: number): { retries: number; minDelayMs: number; maxDelayMs: number } {

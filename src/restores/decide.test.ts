@@ -9,6 +9,7 @@ import { createLogger } from '../logger';
 import type { SlackMessage } from '../slack/messages/blocks';
 import { Outbox, type ChatApi } from '../slack/outbox';
 import { openStore, type RestoreRequest, type Store } from '../store';
+import { InstanceReader } from '../reader/instance-reader';
 import { Poller } from '../tracking/poller';
 import { approveRestore, expireDue, rejectRestore, withdrawRestore, type CardClick } from './decide';
 import { requestRestore } from './request';
@@ -107,8 +108,9 @@ function world(over: Partial<Config> = {}): World {
   const outbox = new Outbox({ chat, store, logger, clock, metrics, channelIntervalMs: 0 });
   outbox.onRef('restore-card', (id, ts) => ts && store.restores.setCardTs(id, ts));
   const api = new StubApi({ 'a9s-pg': InstanceViewSchema.parse(SEED), pg1: InstanceViewSchema.parse({ ...SEED, id: 41, instance_id: 'pg1' }) });
-  const poller = new Poller({ api, store, outbox, logger, clock, intervalMs: 60_000, notifyChannel: config.notifyChannel });
-  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock };
+  const reader = new InstanceReader({ api, logger, activeIntervalMs: 60_000, watchIntervalMs: 60_000, concurrency: 4, clock });
+  const poller = new Poller({ reader, store, outbox, logger, clock, notifyChannel: config.notifyChannel });
+  const deps: Deps = { config, api, reader, store, outbox, poller, logger, metrics, clock };
   const started: RestoreRequest[] = [];
   return {
     deps,

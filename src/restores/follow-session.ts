@@ -2,6 +2,7 @@ import type { BackupManagerError } from '../backup-manager/errors';
 import { UnavailableError } from '../backup-manager/errors';
 import type { InstanceView } from '../backup-manager/schemas';
 import type { Deps } from '../deps';
+import type { ReadOutcome, Subscription } from '../reader/instance-reader';
 import { humanDuration, isoTime } from '../slack/messages/format';
 import { renderNotice } from '../slack/messages/help';
 import { A9S_PG } from '../slack/messages/restore-card';
@@ -73,7 +74,7 @@ export class FollowSession {
   private editTimer: NodeJS.Timeout | undefined;
   private lastEditAt = 0;
   private edits = 0;
-  private checking = false;
+  private subscription: Subscription | undefined;
   private started = false;
   /** The manager's word on a service-instance restore, held while the log catches up. */
   private managerEnd: [FollowResult, FollowupState] | undefined;
@@ -180,7 +181,8 @@ export class FollowSession {
       this.endSafely(this.logResult(this.logOutcome), this.logOutcome.outcome);
       return;
     }
-    const check = setInterval(() => void this.check(), options.checkIntervalMs);
+    // The one reader reads the instance at the active cadence while this restore is followed.
+    this.subscription = deps.reader.subscribe(req.instance, 'active', (outcome) => this.onRead(outcome));
     const timeout = setTimeout(
       () =>
         this.endSafely(
@@ -189,7 +191,7 @@ export class FollowSession {
         ),
       Math.max(0, (req.startedAt ?? deps.clock()) + options.timeoutMs - deps.clock()),
     );
-    this.timers.push(check, timeout);
+    this.timers.push(timeout);
   }
 
   /** Stops following without deciding anything (shutdown): a restart resumes it. */
@@ -221,27 +223,23 @@ export class FollowSession {
     return { outcome: o.outcome === 'success' ? 'succeeded' : 'failed', detail: o.line };
   }
 
-  private async check(): Promise<void> {
-    if (this.checking || this.ended) return;
-    this.checking = true;
-    try {
-      const view = await this.deps.api.getInstance(this.req.instance, { retry: false });
-      if (this.ended) return;
-      if (this.isPg) {
-        // The manager answering again after its outage, or forgetting the newer backups,
-        // means the restore has happened even when no log line said so.
-        const forgotten = this.req.newerBackups.length > 0 && this.req.newerBackups.every((b) => !view.backups.some((x) => x.id === b.id));
-        if (this.logOutcome || this.managerSeenDown || forgotten) await this.endPg(view);
-        else if (this.window.restoreRequestSeen) this.confirmed = true;
-        else this.unconfirmedRead();
-      } else {
-        this.checkServiceRestore(view);
-      }
-    } catch (err) {
-      if (err instanceof UnavailableError) this.managerDown();
-      else this.deps.logger.warn({ request: this.req.id, kind: (err as BackupManagerError).kind }, 'restore check failed');
-    } finally {
-      this.checking = false;
+  private async onRead(outcome: ReadOutcome): Promise<void> {
+    if (this.ended) return;
+    if (!outcome.ok) {
+      if (outcome.error instanceof UnavailableError) this.managerDown();
+      else this.deps.logger.warn({ request: this.req.id, kind: (outcome.error as BackupManagerError).kind }, 'restore check failed');
+      return;
+    }
+    const { view } = outcome;
+    if (this.isPg) {
+      // The manager answering again after its outage, or forgetting the newer backups,
+      // means the restore has happened even when no log line said so.
+      const forgotten = this.req.newerBackups.length > 0 && this.req.newerBackups.every((b) => !view.backups.some((x) => x.id === b.id));
+      if (this.logOutcome || this.managerSeenDown || forgotten) await this.endPg(view);
+      else if (this.window.restoreRequestSeen) this.confirmed = true;
+      else this.unconfirmedRead();
+    } else {
+      this.checkServiceRestore(view);
     }
   }
 
@@ -413,6 +411,8 @@ export class FollowSession {
   }
 
   private clearTimers(): void {
+    this.subscription?.close();
+    this.subscription = undefined;
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     clearTimeout(this.editTimer);

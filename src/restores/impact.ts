@@ -29,14 +29,14 @@ export function readProblem(err: unknown): string {
  * recorded as such (the card says so) rather than failing the request.
  */
 export async function readLaterBackups(
-  deps: Pick<Deps, 'config' | 'store' | 'api' | 'logger'>,
+  deps: Pick<Deps, 'config' | 'store' | 'reader' | 'logger'>,
   restored: { instance: string; view: InstanceView; chosen: Backup },
 ): Promise<LaterBackupsOf[]> {
   const { instance: own, view, chosen } = restored;
   const point = { id: chosen.id, createdAt: chosen.task?.createdAt ?? null };
   const others = knownInstances(deps, own).slice(1);
   const read = others.slice(0, MAX_INSTANCE_READS);
-  const results = await Promise.allSettled(read.map((i) => deps.api.getInstance(i, { retry: false })));
+  const results = await Promise.allSettled(read.map((i) => deps.reader.readNow(i, { retry: false })));
   const later: LaterBackupsOf[] = [{ instance: own, known: true, later: backupsAfter(view.backups, point) }];
   results.forEach((r, n) => {
     const instance = read[n] as string;
@@ -57,13 +57,13 @@ export async function readLaterBackups(
  * what each listed before with what it lists now. `restored.view` is a9s-pg's answer after it.
  */
 export async function readForgotten(
-  deps: Pick<Deps, 'api'>,
+  deps: Pick<Deps, 'reader'>,
   before: readonly LaterBackupsOf[],
   restored: { instance: string; view: InstanceView },
 ): Promise<ForgottenOf[]> {
   const after = new Map<string, InstanceView | Error>([[restored.instance, restored.view]]);
   const toRead = before.filter((b) => b.known && !after.has(b.instance)).map((b) => b.instance);
-  const results = await Promise.allSettled(toRead.map((i) => deps.api.getInstance(i, { retry: false })));
+  const results = await Promise.allSettled(toRead.map((i) => deps.reader.readNow(i, { retry: false })));
   results.forEach((r, n) => {
     after.set(toRead[n] as string, r.status === 'fulfilled' ? r.value : new Error(readProblem(r.reason)));
   });

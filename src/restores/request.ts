@@ -24,7 +24,7 @@ export async function requestRestore(
   origin: Origin,
   input: { instance: string; backup: BackupRef; reason: string },
 ): Promise<RequestOutcome> {
-  const { api, store, config, clock, outbox } = deps;
+  const { reader, store, config, clock, outbox } = deps;
   const { instance } = input;
   const lock = store.restores.lockHolder(instance);
   if (lock) {
@@ -33,7 +33,7 @@ export async function requestRestore(
   }
   let view: InstanceView;
   try {
-    view = await api.getInstance(instance);
+    view = await reader.readNow(instance);
   } catch (err) {
     await origin.reply(renderManagerError(err, instance, `prepare the restore of ${code(instance)}`));
     return 'error';

@@ -66,13 +66,13 @@ export class RestoreRunner {
   }
 
   private async run(req: RestoreRequest): Promise<void> {
-    const { api, store, clock, logger } = this.deps;
+    const { api, reader, store, clock, logger } = this.deps;
     // The request may have waited an hour: its backup can be gone (an a9s-pg restore made the
     // manager forget it, retention deleted it). Look again; sending a restore of a backup that
     // is not there only fails later with a confusing answer.
     let view: InstanceView;
     try {
-      view = await api.getInstance(req.instance);
+      view = await reader.readNow(req.instance);
     } catch (err) {
       await this.notStarted(req, `Could not check backup ${req.backupId} before starting the restore: ${managerErrorSentence(err, req.instance, 'plain')} Nothing was sent.`);
       return;
@@ -160,14 +160,14 @@ export class RestoreRunner {
    * why, rather than let someone approve them into an error.
    */
   private async closeForgottenRequests(pgRestore: RestoreRequest): Promise<void> {
-    const { api, store, clock } = this.deps;
+    const { reader, store, clock } = this.deps;
     const pending = store.restores.inState('pending');
     const instances = [...new Set(pending.map((r) => r.instance))];
     for (const instance of instances) {
       if (this.stopped) return;
       let view: InstanceView;
       try {
-        view = await api.getInstance(instance, { retry: false });
+        view = await reader.readNow(instance, { retry: false });
       } catch {
         // Unreachable now: the check before the POST still stops such a request later.
         continue;

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import type { BackupManagerApi } from '../backup-manager/api';
-import { UnavailableError } from '../backup-manager/errors';
+import type { InstanceView } from '../backup-manager/schemas';
+import type { InstanceReader, ManagerHealth, Subscription } from '../reader/instance-reader';
 import type { Outbox } from '../slack/outbox';
 import { renderFailureNotice, renderOutageNotice, renderRecoveryNotice } from '../slack/messages/watch';
 import type { Store } from '../store';
 
 export interface FailureWatchOptions {
-  api: BackupManagerApi;
+  reader: InstanceReader;
   store: Store;
   outbox: Outbox;
   logger: Logger;
@@ -24,13 +24,14 @@ const MANAGER = '*backup-manager*';
 export const OUTAGE_INTERVALS = 3;
 
 /**
- * Reads every watched instance each interval and announces, once, each backup that turned
- * `failed` — scheduled backups too, which nobody asked the bot for. Failures already there at
- * first sight are history and stay quiet.
+ * Announces, once, each backup of a watched instance that turned `failed` — scheduled backups
+ * too, which nobody asked the bot for — from what the instance reader reads at the watch
+ * cadence. Failures already there at first sight are history and stay quiet. The manager's
+ * outage and recovery come from the reader's health, once for all instances.
  */
 export class FailureWatch {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private subscriptions: Subscription[] = [];
+  private unhealth: (() => void) | undefined;
   private readonly clock: () => number;
 
   constructor(private readonly options: FailureWatchOptions) {
@@ -38,45 +39,45 @@ export class FailureWatch {
   }
 
   start(): void {
-    if (this.timer || this.options.instances.length === 0) return;
-    this.timer = setInterval(() => void this.tickOnce(), this.options.intervalMs);
-    this.timer.unref?.();
-    void this.tickOnce();
+    const { reader, instances, logger } = this.options;
+    if (this.subscriptions.length > 0 || instances.length === 0) return;
+    this.subscriptions = instances.map((instance) =>
+      reader.subscribe(instance, 'watch', (outcome) => {
+        if (outcome.ok) this.check(instance, outcome.view);
+        else if (!reader.managerDown()) {
+          logger.warn({ instance, err: { name: (outcome.error as Error).name, message: (outcome.error as Error).message } }, 'failure watch could not read instance');
+        }
+      }),
+    );
+    this.unhealth = reader.onHealth((health) => this.onHealth(health));
   }
 
   stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    return this.running ?? Promise.resolve();
+    for (const subscription of this.subscriptions) subscription.close();
+    this.subscriptions = [];
+    this.unhealth?.();
+    this.unhealth = undefined;
+    return Promise.resolve();
   }
 
-  /** One round over the watched instances; overlapping rounds are skipped, not queued. */
-  tickOnce(): Promise<void> {
-    if (this.running) return this.running;
-    this.running = this.round().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
-
-  private async round(): Promise<void> {
+  /** Reads every watched instance now (tests, and whoever must not wait for the next interval). */
+  async tickOnce(): Promise<void> {
     for (const instance of this.options.instances) {
       try {
-        await this.check(instance);
-        this.reachable();
-      } catch (err) {
-        if (err instanceof UnavailableError) {
-          this.unreachable();
-          return; // the manager is down for all instances alike
-        }
-        this.options.logger.warn({ instance, err: { name: (err as Error).name, message: (err as Error).message } }, 'failure watch could not read instance');
+        this.check(instance, await this.options.reader.readNow(instance, { retry: false }));
+      } catch {
+        // Reported through the reader's health (an outage) or logged by the subscription.
       }
     }
   }
 
-  private async check(instance: string): Promise<void> {
-    const { api, store, outbox, notifyChannel } = this.options;
-    const view = await api.getInstance(instance, { retry: false });
+  private onHealth(health: ManagerHealth): void {
+    if (health.up) this.reachable();
+    else this.unreachable(health.at);
+  }
+
+  private check(instance: string, view: InstanceView): void {
+    const { store, outbox, notifyChannel } = this.options;
     const now = this.clock();
     const failed = view.backups.filter((b) => b.status === 'failed');
     if (store.watch.firstSight(instance, failed.map((b) => b.id), now)) return;
@@ -93,9 +94,8 @@ export class FailureWatch {
     }
   }
 
-  private unreachable(): void {
+  private unreachable(now: number): void {
     const { store, outbox, notifyChannel, intervalMs } = this.options;
-    const now = this.clock();
     store.watch.firstSight(MANAGER, [], now);
     store.watch.markUnreachable(MANAGER, now);
     const since = store.watch.get(MANAGER)?.unreachableSince ?? now;

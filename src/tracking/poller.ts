@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { BackupManagerApi } from '../backup-manager/api';
 import { BackupManagerError, NotFoundError } from '../backup-manager/errors';
 import type { InstanceView } from '../backup-manager/schemas';
+import type { InstanceReader, ReadOutcome, Subscription } from '../reader/instance-reader';
 import type { Outbox } from '../slack/outbox';
 import { renderBackupParent, renderTransitionReply } from '../slack/messages/backup-task';
 import { renderFailureNotice } from '../slack/messages/watch';
@@ -9,31 +9,22 @@ import type { Store } from '../store';
 import { diffTasks, type Transition } from './transitions';
 
 export interface PollerOptions {
-  api: BackupManagerApi;
+  reader: InstanceReader;
   store: Store;
   outbox: Outbox;
   logger: Logger;
   clock?: () => number;
-  intervalMs: number;
   notifyChannel: string | undefined;
-  /** Cap of the backoff while the manager is unreachable. */
-  maxBackoffMs?: number;
-  random?: () => number;
-}
-
-interface Loop {
-  timer: NodeJS.Timeout | undefined;
-  failures: number;
-  busy: boolean;
 }
 
 /**
- * Follows tracked backups: one GET per active instance per interval, however many tasks
- * are active there. The only writer of task status; each change becomes outbox jobs in the
- * same transaction, so a restart neither loses nor repeats a transition.
+ * Follows tracked backups: subscribes to the instance reader for each instance with active
+ * tasks, at the active cadence, so N tasks on one instance cost one read per interval. The only
+ * writer of task status; each change becomes outbox jobs in the same transaction, so a restart
+ * neither loses nor repeats a transition.
  */
 export class Poller {
-  private readonly loops = new Map<string, Loop>();
+  private readonly subscriptions = new Map<string, Subscription>();
   private readonly missing = new Map<number, number>();
   private readonly clock: () => number;
   private stopped = false;
@@ -42,60 +33,62 @@ export class Poller {
     this.clock = options.clock ?? Date.now;
   }
 
-  /** Resumes polling for whatever the store says is still active (after a restart). */
+  /** Resumes tracking whatever the store says is still active (after a restart). */
   start(): void {
     for (const instance of this.options.store.tasks.activeInstances()) this.wake(instance);
   }
 
-  /** Makes sure the instance is polled; cheap to call again. */
-  wake(instance: string, delayMs = this.options.intervalMs): void {
-    if (this.stopped) return;
-    const loop = this.loops.get(instance);
-    if (loop) return;
-    const fresh: Loop = { timer: undefined, failures: 0, busy: false };
-    this.loops.set(instance, fresh);
-    this.scheduleNext(instance, fresh, delayMs);
+  /** Makes sure the instance is followed; cheap to call again. */
+  wake(instance: string): void {
+    if (this.stopped || this.subscriptions.has(instance)) return;
+    this.subscriptions.set(
+      instance,
+      this.options.reader.subscribe(instance, 'active', (outcome) => this.onRead(instance, outcome)),
+    );
   }
 
   polledInstances(): string[] {
-    return [...this.loops.keys()];
+    return [...this.subscriptions.keys()];
   }
 
   stop(): void {
     this.stopped = true;
-    for (const loop of this.loops.values()) clearTimeout(loop.timer);
-    this.loops.clear();
+    for (const subscription of this.subscriptions.values()) subscription.close();
+    this.subscriptions.clear();
   }
 
-  /** One poll of one instance; returns whether it still has active tasks. */
-  async tick(instance: string): Promise<boolean> {
-    const { api, store, logger } = this.options;
-    const all = store.tasks.listActive(instance);
-    if (all.length === 0) return false;
-    const tasks = all.filter((t) => t.parentTs !== null);
-    if (tasks.length === 0) return true; // parent messages still on their way
-    let view: InstanceView;
-    try {
-      view = await api.getInstance(instance, { retry: false });
-    } catch (err) {
-      if (err instanceof NotFoundError) {
-        view = { id: -1, instanceGuid: instance, guid: null, backups: [], restores: [] };
-      } else {
-        throw err;
-      }
+  private onRead(instance: string, outcome: ReadOutcome): void {
+    if (this.stopped) return;
+    if (outcome.ok) this.apply(instance, outcome.view, outcome.at);
+    else if (outcome.error instanceof NotFoundError) {
+      // The instance is gone: its tasks are missing, and end as such after a few reads.
+      this.apply(instance, { id: -1, instanceGuid: instance, guid: null, backups: [], restores: [] }, outcome.at);
+    } else {
+      const kind = outcome.error instanceof BackupManagerError ? outcome.error.kind : 'internal';
+      this.options.logger.warn({ instance, kind, err: outcome.error instanceof BackupManagerError ? undefined : outcome.error }, 'poll failed');
     }
-    const now = this.clock();
+    // A task tracked after this read keeps the subscription; one that ended lets it go.
+    if (this.options.store.tasks.listActive(instance).length === 0) {
+      this.subscriptions.get(instance)?.close();
+      this.subscriptions.delete(instance);
+    }
+  }
+
+  /** Diffs the instance's active tasks against a fresh view and records each transition. */
+  private apply(instance: string, view: InstanceView, now: number): void {
+    const { store, logger } = this.options;
+    const tasks = store.tasks.listActive(instance).filter((t) => t.parentTs !== null); // parents still on their way wait
+    if (tasks.length === 0) return;
     const { transitions, missing } = diffTasks(tasks, view, now, this.missing);
     for (const id of missing) this.missing.set(id, (this.missing.get(id) ?? 0) + 1);
     for (const t of transitions) {
       this.missing.delete(t.task.id);
-      this.apply(t, view, now);
+      this.record(t, view, now);
     }
     logger.debug({ instance, tasks: tasks.length, transitions: transitions.length }, 'polled');
-    return store.tasks.listActive(instance).length > 0;
   }
 
-  private apply(t: Transition, view: InstanceView, now: number): void {
+  private record(t: Transition, view: InstanceView, now: number): void {
     const { store, outbox, notifyChannel } = this.options;
     const { task, observed } = t;
     outbox.transaction((add) => {
@@ -142,35 +135,5 @@ export class Poller {
         }
       }
     });
-  }
-
-  private scheduleNext(instance: string, loop: Loop, delayMs: number): void {
-    loop.timer = setTimeout(() => void this.run(instance, loop), delayMs);
-    loop.timer.unref?.();
-  }
-
-  private async run(instance: string, loop: Loop): Promise<void> {
-    if (this.stopped || loop.busy) return;
-    loop.busy = true;
-    let active = true;
-    let delay = this.options.intervalMs;
-    try {
-      active = await this.tick(instance);
-      loop.failures = 0;
-    } catch (err) {
-      loop.failures++;
-      const cap = this.options.maxBackoffMs ?? 60_000;
-      const backoff = Math.min(cap, this.options.intervalMs * 2 ** Math.min(loop.failures, 10));
-      delay = Math.round(backoff * (0.5 + (this.options.random ?? Math.random)() / 2));
-      const kind = err instanceof BackupManagerError ? err.kind : 'internal';
-      this.options.logger.warn({ instance, kind, failures: loop.failures, retryInMs: delay, err: err instanceof BackupManagerError ? undefined : err }, 'poll failed');
-    } finally {
-      loop.busy = false;
-    }
-    if (this.stopped) return;
-    // A task tracked while this tick was in flight must not be left without a loop.
-    if (!active) active = this.options.store.tasks.listActive(instance).length > 0;
-    if (active) this.scheduleNext(instance, loop, delay);
-    else this.loops.delete(instance);
   }
 }
