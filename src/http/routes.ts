@@ -15,13 +15,32 @@ export type PartState = 'ok' | 'down' | 'restoring';
 export interface ReadinessChecks {
   slack: () => Promise<boolean>;
   backupManager: () => Promise<PartState>;
+  /** How long the Slack check may take; a Slack that does not answer by then is down (default 5 s). */
+  slackProbeMs?: number;
+}
+
+/** `check()`, or false when it fails or has not answered within `ms`. */
+function answersWithin(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    check().then(
+      (ok) => {
+        clearTimeout(timer);
+        resolve(ok);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(false);
+      },
+    );
+  });
 }
 
 /** Ready when Slack accepts the token and the Backup Manager answers; the body says which part is down. */
 export function readinessRoute(checks: ReadinessChecks): Route {
   return async (req, res) => {
     if (req.method !== 'GET' || pathOf(req) !== '/readyz') return false;
-    const [slack, backupManager] = await Promise.all([checks.slack().catch(() => false), checks.backupManager().catch((): PartState => 'down')]);
+    const [slack, backupManager] = await Promise.all([answersWithin(checks.slack, checks.slackProbeMs ?? 5000), checks.backupManager().catch((): PartState => 'down')]);
     const body = { slack: slack ? 'ok' : 'down', backupManager };
     // An a9s-pg restore takes the manager down by design; the bot is still doing its job then.
     const ready = slack && backupManager !== 'down';

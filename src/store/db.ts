@@ -108,6 +108,9 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX outbox_pending ON outbox_jobs (state, id);
   `,
+  // A post started and not answered for sure (timeout, 5xx, reset, or a crash mid-call): it may
+  // have landed, so it is looked up in Slack before it is posted again.
+  `ALTER TABLE outbox_jobs ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export interface OpenOptions {
