@@ -65,15 +65,20 @@ interface SlackCallError {
   statusCode?: number;
   data?: { error?: string };
   message?: string;
-  original?: { name?: string };
+  original?: { name?: string; message?: string };
 }
 
 /** A call Slack answered for sure: an `ok:false` error or a 429. Anything else may have landed. */
 const isDefinite = (err: SlackCallError): boolean =>
   err.code === 'slack_webapi_platform_error' || err.code === 'slack_webapi_rate_limited_error';
 
+/**
+ * Ours, or the WebClient's own `timeout` (fetch aborted by AbortSignal.timeout; where the
+ * DOMException is not seen as an Error, the client wraps it and only its message tells).
+ */
 const isTimeout = (err: SlackCallError): boolean =>
-  err.code === TIMEOUT_CODE || (err.code === 'slack_webapi_request_error' && err.original?.name === 'TimeoutError');
+  err.code === TIMEOUT_CODE ||
+  (err.code === 'slack_webapi_request_error' && (err.original?.name === 'TimeoutError' || /^TimeoutError\b/.test(err.original?.message ?? '')));
 
 /** Restore cards go first: two people are waiting to decide on them. */
 const priorityOf = (job: OutboxJob): number => (job.key.includes(':card') ? 1 : 5);
@@ -202,7 +207,13 @@ export class Outbox {
       clearTimeout(s.timer);
       s.resolve();
     }
-    await this.global.stop({ dropWaitingJobs: true }).catch(() => undefined);
+    // A call still under way is not waited for past the deadline: it is in flight in the store,
+    // so the next start looks it up before posting it again.
+    const stopped = this.global.stop({ dropWaitingJobs: true }).catch(() => undefined);
+    const left = Math.max(0, deadline - this.clock());
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([stopped, new Promise<void>((r) => (timer = setTimeout(r, left)))]);
+    clearTimeout(timer);
   }
 
   private schedule(job: OutboxJob): void {
