@@ -371,7 +371,20 @@ export class Outbox {
 
   /** One Slack call in a global slot, with a deadline: a hung call frees its slot when it times out. */
   private call<T>(job: OutboxJob, fn: () => Promise<T>): Promise<T> {
-    return this.global.schedule({ priority: priorityOf(job) }, () => within(fn(), this.callTimeoutMs));
+    // The answer is passed on as soon as it arrives, not after Bottleneck has freed the slot
+    // (its store yields to the event loop): a ts is recorded before a click can need it.
+    return new Promise<T>((resolve, reject) => {
+      this.global
+        .schedule({ priority: priorityOf(job) }, () => {
+          const answer = within(fn(), this.callTimeoutMs);
+          answer.then(resolve, reject);
+          return answer.then(
+            () => undefined,
+            () => undefined,
+          );
+        })
+        .catch(reject); // dropped: the outbox is stopping
+    });
   }
 
   private settle(jobId: number, ts: string | null, error: string | null): void {
