@@ -77,14 +77,26 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       onRequest: (i) => metrics.managerRequests.observe({ route: i.route, method: i.method, status: String(i.status) }, i.durationMs / 1000),
     });
 
-  const web = createSlackClient(config.slack, logger);
+  const web = createSlackClient(config.slack, logger, config.slackTimeoutMs);
   const chat = {
     chat: {
       postMessage: (args: Record<string, unknown>) => web.chat.postMessage(args as never),
       update: (args: Record<string, unknown>) => web.chat.update(args as never),
     },
+    conversations: {
+      history: (args: Record<string, unknown>) => web.conversations.history(args as never),
+      replies: (args: Record<string, unknown>) => web.conversations.replies(args as never),
+    },
   };
-  const outbox = new Outbox({ chat, store, logger: logger.child({ component: 'outbox' }), clock, metrics, channelIntervalMs: config.channelIntervalMs });
+  const outbox = new Outbox({
+    chat,
+    store,
+    logger: logger.child({ component: 'outbox' }),
+    clock,
+    metrics,
+    channelIntervalMs: config.channelIntervalMs,
+    callTimeoutMs: config.slackTimeoutMs,
+  });
   const poller = new Poller({ api, store, outbox, logger: logger.child({ component: 'poller' }), clock, intervalMs: config.pollIntervalMs, notifyChannel: config.notifyChannel });
   const permalinks = new Permalinks(
     async (channel, ts) => (await web.chat.getPermalink({ channel, message_ts: ts })).permalink,
@@ -169,9 +181,11 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     [
       healthRoute(),
       // In Socket Mode the bot hears nothing while its WebSocket is down, whatever auth.test says.
+      // A Slack whose recent writes time out is down even when auth.test still answers.
       readinessRoute({
-        slack: async () => slack.connected() && (await web.auth.test()).ok === true,
+        slack: async () => slack.connected() && !outbox.slackUnresponsive() && (await web.auth.test()).ok === true,
         backupManager: checkManager,
+        slackProbeMs: Math.min(5000, config.slackTimeoutMs),
         store: async () => {
           try {
             store.probeWrite(clock(), READINESS_STORE_BUSY_MS);

@@ -53,6 +53,7 @@ const EnvSchema = z.object({
   SLACK_API_URL: urlString('e.g. https://slack.com/api/').transform((v) =>
     v === undefined ? undefined : v.endsWith('/') ? v : `${v}/`,
   ),
+  SLACK_TIMEOUT_MS: positiveInt(10_000),
   PORT: positiveInt(3000).refine((n) => n < 65536, { message: 'must be a TCP port (1-65535)' }),
   BACKUP_MANAGER_URL: urlString('e.g. http://backup-manager.service.dc1.consul:3000').refine(
     (v) => v === undefined || !/^https?:\/\/[^/]*@/.test(v),
@@ -133,6 +134,8 @@ export interface Config {
   restoreTimeoutMs: number;
   /** Spacing of Slack writes in one channel (Slack allows about one message per second). */
   channelIntervalMs: number;
+  /** How long one Slack Web API call may take before it counts as unanswered. */
+  slackTimeoutMs: number;
   logTailFile: string | undefined;
   logTailCommand: string | undefined;
   logTailLabel: string | undefined;
@@ -235,6 +238,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     stateDb: e.STATE_DB,
     restoreTimeoutMs: e.RESTORE_TIMEOUT_MS,
     channelIntervalMs: e.SLACK_CHANNEL_INTERVAL_MS,
+    slackTimeoutMs: e.SLACK_TIMEOUT_MS,
     logTailFile: e.LOG_TAIL_FILE,
     logTailCommand: e.LOG_TAIL_COMMAND,
     logTailLabel: e.LOG_TAIL_LABEL,

@@ -144,6 +144,9 @@ const MIGRATIONS: string[] = [
   -- when the answer carried no id (a9s-pg's restore is not recorded). A restart must know it.
   ALTER TABLE restore_requests ADD COLUMN post_confirmed INTEGER NOT NULL DEFAULT 0;
   `,
+  // A post started and not answered for sure (timeout, 5xx, reset, or a crash mid-call): it may
+  // have landed, so it is looked up in Slack before it is posted again.
+  `ALTER TABLE outbox_jobs ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export interface OpenOptions {

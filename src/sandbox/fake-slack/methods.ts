@@ -1,7 +1,8 @@
+import { z } from 'zod';
 import { parseMessageContent, type ContentError } from './block-limits';
 import { BOT_ID, BOT_NAME, BOT_USER_ID } from './defaults';
 import type { ChannelRateLimiter } from './rate-limiter';
-import type { SlackChannel, StoredMessage } from './types';
+import type { MessageMetadata, SlackChannel, StoredMessage } from './types';
 import type { Workspace } from './workspace';
 
 export interface MethodResult {
@@ -28,7 +29,7 @@ const contentFailure = (e: ContentError): MethodResult =>
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-/** Resolves the channel and checks the bot may write there, as every chat.* method does first. */
+/** Resolves the channel and checks the bot is in it, as every chat.* and conversations read does first. */
 function writableChannel(args: Record<string, unknown>, env: MethodEnv): SlackChannel | MethodResult {
   const ref = str(args.channel);
   const channel = ref === undefined ? undefined : env.workspace.findChannel(ref);
@@ -50,9 +51,18 @@ function rateLimited(channel: SlackChannel, env: MethodEnv): MethodResult | unde
 const isResult = (v: SlackChannel | MethodResult): v is MethodResult => 'body' in v;
 
 /** The `message` object Slack returns: the stored message without the channel, plus app/team ids. */
-function messageView(message: StoredMessage, env: MethodEnv): Record<string, unknown> {
-  const { channel: _channel, ...rest } = message;
-  return { ...rest, app_id: env.appId, team: env.workspace.team.id };
+function messageView(message: StoredMessage, env: MethodEnv, withMetadata = true): Record<string, unknown> {
+  const { channel: _channel, metadata, ...rest } = message;
+  return { ...rest, ...(withMetadata && metadata !== undefined ? { metadata } : {}), app_id: env.appId, team: env.workspace.team.id };
+}
+
+const MetadataSchema = z.object({ event_type: z.string().min(1), event_payload: z.record(z.string(), z.unknown()) });
+
+/** Message metadata as Slack checks it: absent, or an event_type with an object payload. */
+function parseMetadata(raw: unknown): MessageMetadata | undefined | 'invalid' {
+  if (raw === undefined || raw === '') return undefined;
+  const parsed = MetadataSchema.safeParse(raw);
+  return parsed.success ? parsed.data : 'invalid';
 }
 
 const postMessage: MethodHandler = (args, env) => {
@@ -60,6 +70,8 @@ const postMessage: MethodHandler = (args, env) => {
   if (isResult(channel)) return channel;
   const parsed = parseMessageContent(args, { requireContent: true });
   if ('error' in parsed) return contentFailure(parsed);
+  const metadata = parseMetadata(args.metadata);
+  if (metadata === 'invalid') return fail('invalid_metadata_format');
   const threadTs = str(args.thread_ts);
   // Stricter than Slack, which silently orphans such a reply: a wrong thread_ts is always a bot bug.
   if (threadTs !== undefined && env.workspace.findMessage(channel.id, threadTs) === undefined) return fail('thread_not_found');
@@ -74,6 +86,7 @@ const postMessage: MethodHandler = (args, env) => {
     ...(parsed.content.attachments === undefined ? {} : { attachments: parsed.content.attachments }),
     ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
     reply_broadcast: args.reply_broadcast === true,
+    ...(metadata === undefined ? {} : { metadata }),
   });
   return ok({ channel: channel.id, ts: message.ts, message: messageView(message, env) });
 };
@@ -188,6 +201,59 @@ const getPermalink: MethodHandler = (args, env) => {
   return ok({ channel: channel.id, permalink: `https://${env.workspace.team.domain}.slack.com/archives/${channel.id}/p${ts.replace('.', '')}` });
 };
 
+const tsNumber = (ts: string): number => Number(ts);
+
+/**
+ * One page of `messages` as conversations.history and .replies serve it: filtered by
+ * oldest/latest (exclusive unless `inclusive`), `limit` per page (default 100, at most 999),
+ * the cursor an opaque offset. Metadata only with include_all_metadata, as Slack does.
+ */
+function page(all: StoredMessage[], args: Record<string, unknown>, env: MethodEnv): MethodResult {
+  const inclusive = args.inclusive === true;
+  const oldest = str(args.oldest) === undefined ? undefined : Number(args.oldest);
+  const latest = str(args.latest) === undefined ? undefined : Number(args.latest);
+  const inRange = all.filter((m) => {
+    const t = tsNumber(m.ts);
+    if (oldest !== undefined && (inclusive ? t < oldest : t <= oldest)) return false;
+    if (latest !== undefined && (inclusive ? t > latest : t >= latest)) return false;
+    return true;
+  });
+  const limit = Math.min(999, Math.max(1, Number(args.limit ?? 100) || 100));
+  const cursor = str(args.cursor);
+  const start = cursor === undefined ? 0 : Number(Buffer.from(cursor, 'base64').toString('utf8').replace(/^offset:/, ''));
+  if (!Number.isInteger(start) || start < 0) return fail('invalid_cursor');
+  const withMetadata = args.include_all_metadata === true;
+  const slice = inRange.slice(start, start + limit);
+  const hasMore = start + limit < inRange.length;
+  return ok({
+    messages: slice.map((m) => messageView(m, env, withMetadata)),
+    has_more: hasMore,
+    response_metadata: { next_cursor: hasMore ? Buffer.from(`offset:${start + limit}`).toString('base64') : '' },
+  });
+}
+
+/** Top-level messages (and replies broadcast to the channel), newest first. */
+const conversationsHistory: MethodHandler = (args, env) => {
+  const channel = writableChannel(args, env);
+  if (isResult(channel)) return channel;
+  const top = env.workspace
+    .channelMessages(channel.id)
+    .filter((m) => m.thread_ts === undefined || m.thread_ts === m.ts || m.reply_broadcast === true);
+  return page([...top].reverse(), args, env);
+};
+
+/** The thread's parent first, then its replies, oldest first. */
+const conversationsReplies: MethodHandler = (args, env) => {
+  const channel = writableChannel(args, env);
+  if (isResult(channel)) return channel;
+  const ts = str(args.ts);
+  const parent = ts === undefined ? undefined : env.workspace.findMessage(channel.id, ts);
+  if (ts === undefined || parent === undefined) return fail('thread_not_found');
+  const root = parent.thread_ts ?? parent.ts;
+  const thread = env.workspace.channelMessages(channel.id).filter((m) => m.ts === root || m.thread_ts === root);
+  return page(thread, args, env);
+};
+
 export const METHODS: Readonly<Record<string, MethodHandler>> = {
   'auth.test': authTest,
   'chat.postMessage': postMessage,
@@ -196,6 +262,8 @@ export const METHODS: Readonly<Record<string, MethodHandler>> = {
   'chat.delete': deleteMessage,
   'chat.getPermalink': getPermalink,
   'conversations.info': conversationsInfo,
+  'conversations.history': conversationsHistory,
+  'conversations.replies': conversationsReplies,
   'users.info': usersInfo,
 };
 

@@ -14,6 +14,8 @@ const BOOLEAN_FIELDS = new Set([
   'link_names',
   'include_locale',
   'include_num_members',
+  'include_all_metadata',
+  'inclusive',
 ]);
 
 const JsonObject = z.record(z.string(), z.unknown());

@@ -20,6 +20,12 @@ export interface SlackChannel {
   members: string[];
 }
 
+/** Message metadata as chat.postMessage takes it; history returns it with include_all_metadata. */
+export interface MessageMetadata {
+  event_type: string;
+  event_payload: Record<string, unknown>;
+}
+
 /** A channel message, with Slack's own field names so it can be returned as `message` verbatim. */
 export interface StoredMessage {
   type: 'message';
@@ -33,6 +39,7 @@ export interface StoredMessage {
   thread_ts?: string;
   reply_broadcast?: boolean;
   edited?: { user: string; ts: string };
+  metadata?: MessageMetadata;
 }
 
 export type EphemeralSource = 'chat.postEphemeral' | 'response_url' | 'ack' | 'slack';
