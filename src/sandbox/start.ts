@@ -8,6 +8,7 @@ import type { Config } from '../config';
 import { seedDemoHistory } from '../simulator/demo';
 import { startSimulator, type Simulator } from '../simulator';
 import { DEFAULT_CHANNELS, startFakeSlack } from './fake-slack';
+import { sandboxBanner } from './banner';
 import { createSandboxRoutes } from './web';
 
 export const SANDBOX_INSTANCES = ['a9s-pg', 'pg-orders', 'pg-billing'];
@@ -84,17 +85,7 @@ export async function startSandbox(base: Config, logger: Logger, options: Sandbo
   mounted.routes = createSandboxRoutes({ fakeSlack, signingSecret, eventsUrl: `http://127.0.0.1:${bot.port}/slack/events` });
   logger.info({ url, channel: ops }, 'sandbox ready');
   if (options.banner ?? true) {
-    process.stdout.write(
-      [
-        '',
-        '  ┌──────────────────────────────────────────────────────────────┐',
-        `  │  pgbackup-bot SANDBOX — open ${url.padEnd(32)}│`,
-        '  │  No Slack, no real Backup Manager: a local workspace and the  │',
-        '  │  simulator. Type /pgbackup help in #ops. Ctrl-C to stop.      │',
-        '  └──────────────────────────────────────────────────────────────┘',
-        '',
-      ].join('\n') + '\n',
-    );
+    process.stdout.write(['', ...sandboxBanner(url), '', ''].join('\n'));
   }
   return {
     bot,
