@@ -199,6 +199,7 @@ describe('sandbox page in Chromium', () => {
       await ui.page.keyboard.press('Enter');
       await modal.waitFor({ state: 'visible' });
       expect(await focused()).toMatchObject({ id: 'modal-deny' });
+      await screenshot('sandbox-confirm-dialog.png');
       for (const key of ['Tab', 'Tab', 'Tab', 'Shift+Tab', 'Shift+Tab']) {
         await ui.page.keyboard.press(key);
         expect(await inModal()).toBe(true);
