@@ -7,8 +7,10 @@ import { DEFAULT_USERS, type SlackUser } from './fake-slack';
  */
 export const SANDBOX_APPROVERS: readonly string[] = ['U0BOB', 'U0CAROL'];
 
-export function sandboxApprovers(configured: readonly string[]): string[] {
-  return configured.length > 0 ? [...configured] : [...SANDBOX_APPROVERS];
+export function sandboxApprovers(configured: readonly string[], approvalsNeeded: number): string[] {
+  if (configured.length > 0) return [...configured];
+  // RESTORE_APPROVALS=3 could never be met by two approvers: then anyone but the requester, as without a list.
+  return approvalsNeeded <= SANDBOX_APPROVERS.length ? [...SANDBOX_APPROVERS] : [];
 }
 
 /** The part each person plays in the sandbox's story, before the approver list is applied. */

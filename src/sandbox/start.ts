@@ -67,7 +67,7 @@ export async function startSandbox(base: Config, logger: Logger, options: Sandbo
   const signingSecret = randomBytes(16).toString('hex');
   const botToken = `xoxb-sandbox-${randomBytes(6).toString('hex')}`;
   // The fake Web API has a loopback port of its own; the page reads it in-process.
-  const approvers = sandboxApprovers(base.restoreApprovers);
+  const approvers = sandboxApprovers(base.restoreApprovers, base.restoreApprovals);
   const fakeSlack = await startFakeSlack({ botToken, users: sandboxPeople(approvers) });
   const ops = DEFAULT_CHANNELS[0]?.id ?? 'C0OPS';
   const alerts = DEFAULT_CHANNELS[1]?.id ?? 'C0ALERTS';
