@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FakeSlack } from '../fake-slack';
 import { BodyTooLargeError, mediaType, readBody, requestPath, sendJson } from '../http-util';
 import { EventStream } from './event-stream';
-import { ActionInput, CommandInput, runBlockAction, runSlashCommand, type InteractionDeps, type InteractionOutcome } from './interactions';
+import { ActionInput, CommandInput, MessageInput, postPlainMessage, runBlockAction, runSlashCommand, type InteractionDeps, type InteractionOutcome } from './interactions';
 import { findPublicDir, serveStaticFile } from './static-files';
 
 export interface SandboxRoutesOptions {
@@ -13,6 +13,8 @@ export interface SandboxRoutesOptions {
   eventsUrl: string;
   teamId?: string;
   ackTimeoutMs?: number;
+  /** Commands the page offers under its composer; asked for anew each time the page loads them. */
+  examples?: () => string[];
   /** Defaults to src/sandbox/public under the project root. */
   publicDir?: string;
 }
@@ -78,6 +80,7 @@ export function createSandboxRoutes(options: SandboxRoutesOptions): SandboxRoute
   const posts: Readonly<Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>> = {
     '/sandbox/command': async (req, res) => sendOutcome(res, await runSlashCommand(deps, await readJson(req, CommandInput))),
     '/sandbox/action': async (req, res) => sendOutcome(res, await runBlockAction(deps, await readJson(req, ActionInput))),
+    '/sandbox/message': async (req, res) => sendOutcome(res, postPlainMessage(options.fakeSlack, await readJson(req, MessageInput))),
     '/sandbox/dismiss': async (req, res) => {
       const input = await readJson(req, DismissInput);
       const removed = options.fakeSlack.workspace.deleteEphemeral(input.user, input.ts);
@@ -107,11 +110,13 @@ export function createSandboxRoutes(options: SandboxRoutesOptions): SandboxRoute
         run(serveStaticFile(res, publicDir, file), res);
       } else if (path === '/sandbox/state' && isGet) {
         sendJson(res, 200, options.fakeSlack.snapshot(), { 'cache-control': 'no-store' });
+      } else if (path === '/sandbox/examples' && isGet) {
+        sendJson(res, 200, { examples: options.examples?.() ?? [] }, { 'cache-control': 'no-store' });
       } else if (path === '/sandbox/events' && isGet) {
         stream.open(res);
       } else if (post !== undefined && method === 'POST') {
         run(post(req, res), res);
-      } else if (file !== undefined || post !== undefined || path === '/sandbox/state' || path === '/sandbox/events') {
+      } else if (file !== undefined || post !== undefined || path === '/sandbox/state' || path === '/sandbox/events' || path === '/sandbox/examples') {
         sendJson(res, 405, { ok: false, error: 'method not allowed' });
       } else {
         return false;

@@ -393,6 +393,12 @@ describe('content', () => {
       expect(restoreButtonValue('a9s-pg', 148)).toBe('{"instance":"a9s-pg","backupId":148}');
     });
 
+    it('names each Restore… button by its backup for screen readers', () => {
+      const buttons = m.blocks.flatMap((b) => (b.type === 'section' && b.accessory?.type === 'button' ? [b.accessory] : []));
+      const ids = buttons.map((b) => (JSON.parse(b.value ?? '{}') as { backupId: number }).backupId);
+      expect(buttons.map((b) => b.accessibility_label)).toEqual(ids.map((id) => `Restore backup ${id} of a9s-pg`));
+    });
+
     it('shows size and age of done backups and the reason of failed ones', () => {
       const text = joined(m);
       expect(text).toContain('42.9 MiB');
