@@ -31,7 +31,7 @@ export interface BotOptions {
   api?: BackupManagerApi;
   /** Backoff of Backup Manager reads (tests shorten it). */
   managerRetry?: { retries?: number; minDelayMs?: number; maxDelayMs?: number };
-  /** Timeouts of Backup Manager requests (tests shorten them; defaults: DEFAULT_TIMEOUTS). */
+  /** Timeouts of Backup Manager requests, and the deadline a command waits on it (tests shorten them; defaults: DEFAULT_TIMEOUTS). */
   managerTimeouts?: BackupManagerTimeouts;
   /** How long a store write waits for a lock held elsewhere (default 5000 ms; tests shorten it). */
   storeBusyTimeoutMs?: number;
@@ -80,7 +80,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   };
   const outbox = new Outbox({ chat, store, logger: logger.child({ component: 'outbox' }), clock, metrics, channelIntervalMs: config.channelIntervalMs });
   const poller = new Poller({ api, store, outbox, logger: logger.child({ component: 'poller' }), clock, intervalMs: config.pollIntervalMs, notifyChannel: config.notifyChannel });
-  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock };
+  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock, managerDeadlineMs: options.managerTimeouts?.deadline };
   const secrets = secretsOf(config);
   const runner = new RestoreRunner(deps, {
     logFile: config.logTailFile,

@@ -17,6 +17,8 @@ export interface Deps {
   logger: Logger;
   metrics: Metrics;
   clock: () => number;
+  /** How long a command waits on the Backup Manager, all its calls together (default 15 s). */
+  managerDeadlineMs?: number;
 }
 
 /** Says something to one person only (an ephemeral message). */

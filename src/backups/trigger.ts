@@ -1,3 +1,4 @@
+import { DEFAULT_DEADLINE_MS, startBudget, type Budget } from '../backup-manager/deadline';
 import { BackupManagerError } from '../backup-manager/errors';
 import type { InstanceView } from '../backup-manager/schemas';
 import type { Deps, Origin } from '../deps';
@@ -26,9 +27,11 @@ export async function triggerBackup(deps: Deps, origin: Origin, instance: string
     return 'refused';
   }
 
+  // The person gets an answer within one budget, whatever the manager does.
+  const budget = startBudget(deps.managerDeadlineMs ?? DEFAULT_DEADLINE_MS);
   let before: InstanceView;
   try {
-    before = await api.getInstance(instance);
+    before = await api.getInstance(instance, { signal: budget.signal() });
   } catch (err) {
     await origin.reply(renderManagerError(err, instance, `back up ${code(instance)}`));
     return 'error';
@@ -40,14 +43,15 @@ export async function triggerBackup(deps: Deps, origin: Origin, instance: string
 
   let backupId: number;
   try {
-    backupId = (await api.triggerBackup(instance)).id;
+    // A fifth of the budget stays for the read that reconciles a POST cut off by the deadline.
+    backupId = (await api.triggerBackup(instance, { signal: budget.signal(budget.ms / 5) })).id;
   } catch (err) {
     if (!ambiguous(err)) {
       await origin.reply(renderManagerError(err, instance, `back up ${code(instance)}`));
       return 'error';
     }
     // Never retry the POST: look for the backup it may have started instead.
-    const adopted = await findNewBackup(deps, instance, before);
+    const adopted = await findNewBackup(deps, instance, before, budget);
     if (adopted === undefined) {
       logger.warn({ instance, kind: (err as BackupManagerError).kind }, 'backup POST ambiguous and no new backup found');
       await origin.reply(
@@ -101,10 +105,10 @@ async function postParent(deps: Deps, task: TrackedTask): Promise<string | null>
   return settled.state === 'failed' ? (settled.error ?? 'error') : null;
 }
 
-async function findNewBackup(deps: Deps, instance: string, before: InstanceView): Promise<number | undefined> {
+async function findNewBackup(deps: Deps, instance: string, before: InstanceView, budget: Budget): Promise<number | undefined> {
   const known = new Set(before.backups.map((b) => b.id));
   try {
-    const after = await deps.api.getInstance(instance);
+    const after = await deps.api.getInstance(instance, { signal: budget.signal() });
     const fresh = after.backups.filter((b) => !known.has(b.id) && (b.status === 'queued' || b.status === 'running'));
     if (fresh.length !== 1) return undefined; // none, or several: can not tell which is ours
     return fresh[0]?.id;
