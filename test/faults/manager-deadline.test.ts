@@ -112,6 +112,15 @@ describe('fault: the Backup Manager is too slow for the person waiting', () => {
     expect(h.managerRequests('POST', BACKUP_POST)).toHaveLength(1);
   });
 
+  it('a manager that answers 503: the person is told it answered 503, not that it was unreachable', async () => {
+    await start();
+    await h.sim.setFault({ kind: 'status', status: 503, method: 'GET' });
+    const { said } = await ask('list', /Could not list the backups/);
+    expect(said).toMatch(/The Backup Manager answered 503 Service Unavailable\./);
+    expect(said).not.toMatch(/unreachable|did not answer/);
+    await h.sim.setFault(null);
+  });
+
   it('help answers at once and does not claim to ask the Backup Manager', async () => {
     await start();
     const { ack } = await h.command('help');

@@ -3,6 +3,7 @@ import {
   BadResponseError,
   ConflictError,
   CredentialsRejectedError,
+  DeadlineError,
   NotFoundError,
   RejectedError,
   UnavailableError,
@@ -293,6 +294,24 @@ describe('content', () => {
       [new RejectedError('x', 422, 'BackupNonRestorableState'), /refused the request \(HTTP 422\) \(BackupNonRestorableState\)/],
     ])('names the cause of %p', (e, sentence) => {
       expect(managerErrorSentence(e, 'pg9')).toMatch(sentence);
+    });
+
+    // An answer with a status is not "no answer": the operator looks in different places for each.
+    it.each([
+      [new UnavailableError('x', 503, '503 Service Unavailable', 'HTTP_503'), 'The Backup Manager answered 503 Service Unavailable. Try again'],
+      [new UnavailableError('x', 502, undefined, 'HTTP_502'), 'The Backup Manager answered 502 Bad Gateway. Try again'],
+      [new UnavailableError('x', 504, 'upstream timed out', 'HTTP_504'), 'The Backup Manager answered 504 Gateway Timeout (upstream timed out). Try again'],
+      [new BadResponseError('x', 500, undefined, '<html>'), 'Got an unexpected answer from the Backup Manager: it answered 500 Internal Server Error. The details'],
+      [new BadResponseError('x', 200, undefined, '{"backups": ['), "Got an unexpected answer from the Backup Manager. The details are in the bot's log."],
+      [new UnavailableError('x', undefined, undefined, 'ECONNREFUSED'), 'Backup Manager unreachable: it refused the connection (ECONNREFUSED). Try again'],
+      [new UnavailableError('x', undefined, undefined, 'ENOTFOUND'), 'Backup Manager unreachable: its address could not be resolved (ENOTFOUND).'],
+      [new UnavailableError('x', undefined, undefined, 'UND_ERR_HEADERS_TIMEOUT'), 'Backup Manager unreachable: it did not answer in time (UND_ERR_HEADERS_TIMEOUT).'],
+      [new DeadlineError(15_000), 'Backup Manager unreachable: it did not answer within 15 s. Try again'],
+      [new UnavailableError('x', undefined, undefined, 'DEPTH_ZERO_SELF_SIGNED_CERT'), "The Backup Manager's TLS certificate was not accepted (DEPTH_ZERO_SELF_SIGNED_CERT). Check BACKUP_MANAGER_CA_FILE"],
+    ])('says what happened: %p', (e, sentence) => {
+      const said = managerErrorSentence(e, 'pg9');
+      expect(said.startsWith(sentence)).toBe(true);
+      if (e.status !== undefined && e.status !== 200) expect(said).not.toMatch(/unreachable|did not answer|refused the connection/);
     });
 
     it('shows neither a stack, nor the raw message, nor a body snippet', () => {
