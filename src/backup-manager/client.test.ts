@@ -1,6 +1,9 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import pino from 'pino';
 import { BackupManagerClient, isRetryable, mapTransportError, type BackupManagerClientOptions, type RequestInfo } from './client';
 import {
@@ -9,6 +12,7 @@ import {
   ConflictError,
   CredentialsRejectedError,
   DeadlineError,
+  isTlsCode,
   NotFoundError,
   RejectedError,
   UnavailableError,
@@ -628,14 +632,46 @@ describe('construction and transport mapping', () => {
     expect(message).toBe('Backup Manager base URL is not a valid URL');
   });
 
-  it('accepts a CA bundle for HTTPS managers', async () => {
-    const client = new BackupManagerClient({
-      baseUrl: 'https://backup-manager.example:3000',
-      username: USER,
-      password: PASSWORD,
-      ca: '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n',
+  describe('an HTTPS manager behind a private CA', () => {
+    const tls = (name: string): string => readFileSync(join(__dirname, '../../test/fixtures/tls', name), 'utf8');
+    let httpsUrl = '';
+    let requests = 0;
+    let server: https.Server | undefined;
+
+    beforeEach(async () => {
+      requests = 0;
+      server = https.createServer({ cert: tls('server.pem'), key: tls('server-key.pem') }, (_req, res) => {
+        requests++;
+        send(res, { status: 200, body: SEED_INSTANCE });
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      httpsUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
-    await client.close();
+
+    afterEach(async () => {
+      server?.closeAllConnections();
+      await new Promise<void>((resolve) => server?.close(() => resolve()));
+    });
+
+    it('reads through the CA bundle it is given', async () => {
+      const view = await makeClient(httpsUrl, { ca: tls('ca.pem') }).getInstance('a9s-pg', { retry: false });
+      expect(view).toMatchObject({ id: 38, guid: '99a44eaf-a310-4952-97d7-72492f989d0a' });
+      expect(requests).toBe(1);
+    });
+
+    it.each([
+      ['an unrelated CA', tls('other-ca.pem')],
+      ['no CA bundle (the system store does not know the private CA)', undefined],
+    ])('refuses the certificate with %s, says it is a TLS problem, and does not retry', async (_name, ca) => {
+      const error = await failure(makeClient(httpsUrl, ca === undefined ? {} : { ca }).getInstance('a9s-pg'));
+      expect(error).toBeInstanceOf(UnavailableError);
+      const code = (error as UnavailableError).code;
+      expect(isTlsCode(code)).toBe(true);
+      expect(error.message).toBe(`Backup Manager's TLS certificate was not accepted (${code}); check BACKUP_MANAGER_CA_FILE`);
+      expect(isRetryable(error)).toBe(false);
+      expect(requests).toBe(0);
+    });
   });
 
   it.each([
