@@ -1,6 +1,7 @@
 import { allTexts, assertBlockKitLimits } from '../../../test/helpers/block-kit';
 import {
   BadResponseError,
+  type BackupManagerErrorKind,
   ConflictError,
   CredentialsRejectedError,
   DeadlineError,
@@ -244,8 +245,41 @@ const joined = (m: SlackMessage): string => allTexts(m).join('\n');
 describe('every renderer', () => {
   const cases = everyMessage();
 
-  it('is exercised in every state', () => {
-    expect(cases.length).toBeGreaterThan(90);
+  it('is exercised in every state the types allow, and each state renders differently', () => {
+    // `satisfies` makes a state added to a type fail to compile here until the lists name it.
+    const taskStatuses = { queued: 1, running: 1, done: 1, failed: 1, deleted: 1, unknown: 1 } satisfies Record<TaskStatus, 1>;
+    const restoreStates = { pending: 1, approved: 1, running: 1, succeeded: 1, failed: 1, rejected: 1, withdrawn: 1, expired: 1 } satisfies Record<RestoreState, 1>;
+    const followupStates = { following: 1, success: 1, failure: 1, timeout: 1, unconfigured: 1, 'source-ended': 1 } satisfies Record<FollowupState, 1>;
+    const errorCases = {
+      credentials: 'manager error: credentials',
+      not_found: 'manager error: not found, long description',
+      conflict: 'manager error: conflict',
+      unavailable: 'manager error: unavailable',
+      bad_response: 'manager error: bad response',
+      rejected: 'manager error: rejected',
+    } satisfies Record<BackupManagerErrorKind, string>;
+    expect([...ALL_TASK_STATUSES].sort()).toEqual(Object.keys(taskStatuses).sort());
+    expect([...ALL_RESTORE_STATES].sort()).toEqual(Object.keys(restoreStates).sort());
+    expect([...ALL_FOLLOWUP_STATES].sort()).toEqual(Object.keys(followupStates).sort());
+
+    const byName = new Map(cases);
+    expect(byName.size).toBe(cases.length);
+    const rendered = (name: string): string => {
+      const m = byName.get(name);
+      if (!m) throw new Error(`no case "${name}"`);
+      return joined(m);
+    };
+    const perState = (states: readonly string[], name: (s: string) => string): void => {
+      const texts = states.map((st) => rendered(name(st)));
+      expect(new Set(texts).size).toBe(states.length);
+    };
+    for (const name of Object.values(errorCases)) rendered(name);
+    perState(ALL_TASK_STATUSES, (st) => `backup parent, ${st}`);
+    perState(ALL_TASK_STATUSES, (st) => `transition reply, ${st}`);
+    perState(ALL_RESTORE_STATES, (st) => `restore card, ${st}`);
+    perState(ALL_RESTORE_STATES, (st) => `restore outcome, ${st}`);
+    perState(ALL_RESTORE_STATES, (st) => `restore audit, ${st}`);
+    perState(ALL_FOLLOWUP_STATES, (st) => `log follow-up, ${st}, long`);
   });
 
   it.each(cases)('%s: holds Block Kit limits', (_name, m) => {
