@@ -37,7 +37,7 @@ export interface BotOptions {
   api?: BackupManagerApi;
   /** Backoff of Backup Manager reads (tests shorten it). */
   managerRetry?: { retries?: number; minDelayMs?: number; maxDelayMs?: number };
-  /** Timeouts of Backup Manager requests (tests shorten them; defaults: DEFAULT_TIMEOUTS). */
+  /** Timeouts of Backup Manager requests, and the deadline a command waits on it (tests shorten them; defaults: DEFAULT_TIMEOUTS). */
   managerTimeouts?: BackupManagerTimeouts;
   /** How long a store write waits for a lock held elsewhere (default 5000 ms; tests shorten it). */
   storeBusyTimeoutMs?: number;
@@ -102,7 +102,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     async (channel, ts) => (await web.chat.getPermalink({ channel, message_ts: ts })).permalink,
     logger.child({ component: 'permalinks' }),
   );
-  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock, permalinks };
+  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock, permalinks, managerDeadlineMs: options.managerTimeouts?.deadline };
   const secrets = secretsOf(config);
   const runner = new RestoreRunner(deps, {
     logFile: config.logTailFile,

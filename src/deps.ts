@@ -20,6 +20,8 @@ export interface Deps {
   clock: () => number;
   /** Links to restore cards for the NOTIFY_CHANNEL audit message; absent, it goes without. */
   permalinks?: Permalinks;
+  /** How long a command waits on the Backup Manager, all its calls together (default 15 s). */
+  managerDeadlineMs?: number;
 }
 
 /** Says something to one person only (an ephemeral message). */

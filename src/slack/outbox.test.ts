@@ -70,11 +70,16 @@ describe('outbox', () => {
   });
 
   it('retries a transient error up to maxAttempts', async () => {
-    const { chat, calls } = stubChat([{ code: 'slack_webapi_http_error' }, 'ok']);
+    const transient = { code: 'slack_webapi_http_error' };
+    const { chat, calls } = stubChat([transient, 'ok', transient, transient, transient, 'ok']);
     const outbox = new Outbox({ chat, store, logger, channelIntervalMs: 0, maxAttempts: 3 });
     const job = outbox.enqueue({ key: 'a', channel: 'C1', method: 'chat.postMessage', payload: {} });
     expect((await outbox.settled(job!.id)).state).toBe('sent');
     expect(calls).toHaveLength(2);
+    // A job that keeps failing stops at the cap: the 'ok' a fourth attempt would get is never asked for.
+    const capped = outbox.enqueue({ key: 'b', channel: 'C1', method: 'chat.postMessage', payload: {} });
+    expect(await outbox.settled(capped!.id)).toMatchObject({ state: 'failed', error: 'slack_webapi_http_error' });
+    expect(calls).toHaveLength(5);
     await outbox.drain(100);
   });
 

@@ -53,11 +53,14 @@ export function pgbackupCommand(deps: Deps) {
           acked = true;
           return count(await triggerBackup(deps, origin, parsed.instance));
         case 'list':
-          await ack();
+          await ack({ response_type: 'ephemeral', ...renderNotice(`:hourglass_flowing_sand: Asking the Backup Manager for the backups of ${code(parsed.instance)}…`) });
           acked = true;
           return count((await listBackups(deps, origin, parsed.instance)) ? 'ok' : 'error');
         case 'restore':
-          await ack();
+          await ack({
+            response_type: 'ephemeral',
+            ...renderNotice(`:hourglass_flowing_sand: Asking the Backup Manager about backup ${code(parsed.backup.kind === 'id' ? String(parsed.backup.id) : parsed.backup.name)} of ${code(parsed.instance)}…`),
+          });
           acked = true;
           return count(await requestRestore(deps, origin, { instance: parsed.instance, backup: parsed.backup, reason: parsed.reason }));
       }
