@@ -1,5 +1,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { LogLevel as BoltLogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { boundedDestination } from './log-destination';
+import { describeThrown } from './process-policy';
 
 export type { Logger } from 'pino';
 
@@ -71,6 +73,31 @@ function jsonForms(secret: string): string[] {
   return [...new Set([twice, once])];
 }
 
+const COMPONENT = /,"component":"(?:[^"\\]|\\.)*"/g;
+
+/**
+ * One `component` per line: a child made with a component on a logger that has one already
+ * writes both (pino concatenates bindings). The last one is the most specific; JSON readers
+ * keep the last too, so the line means the same without the duplicates.
+ */
+export function dedupeComponent(line: string): string {
+  const first = line.indexOf('"component":');
+  if (first === -1 || first === line.lastIndexOf('"component":')) return line;
+  const matches = [...line.matchAll(COMPONENT)];
+  if (matches.length < 2) return line;
+  let out = line;
+  for (const m of matches.slice(0, -1).reverse()) out = out.slice(0, m.index) + out.slice(m.index + m[0].length);
+  return out;
+}
+
+/** Keeps of a request or response only what says which one it was: never headers or bodies. */
+const SERIALIZERS = {
+  err: describeThrown,
+  error: describeThrown,
+  req: (req: { method?: unknown; url?: unknown }) => ({ method: String(req.method), path: String(req.url ?? '').split('?')[0]?.slice(0, 200) }),
+  res: (res: { statusCode?: unknown }) => ({ statusCode: res.statusCode }),
+};
+
 export function createLogger(options: LoggerOptions): Logger {
   const secrets = (options.secrets ?? []).flatMap(jsonForms);
   return pino(
@@ -78,12 +105,13 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: { name: 'pgbackup-bot' },
       redact: { paths: REDACT_PATHS, censor: REDACTED },
+      serializers: SERIALIZERS,
       hooks: {
         // Path redaction misses secrets inside strings (an error message quoting a header, say).
-        streamWrite: (line: string) => redactText(line, secrets),
+        streamWrite: (line: string) => redactText(dedupeComponent(line), secrets),
       },
     },
-    options.destination ?? pino.destination({ fd: 1, sync: false }),
+    options.destination ?? boundedDestination(process.stdout),
   );
 }
 
@@ -103,12 +131,18 @@ function safeJson(value: unknown): string {
   }
 }
 
+const MAX_BOLT_TEXT = 2000;
+
 /** Lets Bolt and its Web API client log through our pino logger, with its redaction. */
 export function boltLogger(logger: Logger): BoltLogger {
   let child = logger.child({ component: 'bolt' });
   const write = (level: 'debug' | 'info' | 'warn' | 'error', msg: unknown[]) => {
     const [first, ...rest] = msg;
-    const text = [first, ...rest].map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : safeJson(m))).join(' ');
+    const text = [first, ...rest]
+      .map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : safeJson(m)))
+      .join(' ')
+      // Bolt logs whole objects now and then (an error holding the request); a line stays short.
+      .slice(0, MAX_BOLT_TEXT);
     child[level](text);
   };
   return {
