@@ -73,7 +73,27 @@ function jsonForms(secret: string): string[] {
   return [...new Set([twice, once])];
 }
 
-const COMPONENT = /,"component":"(?:[^"\\]|\\.)*"/g;
+/** Start and end of each top-level `,"component":"…"` member of a JSON line. */
+function topLevelComponents(line: string): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  let depth = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < line.length && line[j] !== '"') j += line[j] === '\\' ? 2 : 1;
+      if (depth === 1 && line[i - 1] === ',' && line.startsWith('"component":"', i)) {
+        let k = i + '"component":"'.length;
+        while (k < line.length && line[k] !== '"') k += line[k] === '\\' ? 2 : 1;
+        spans.push([i - 1, k + 1]);
+        j = k;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return spans;
+}
 
 /**
  * One `component` per line: a child made with a component on a logger that has one already
@@ -83,10 +103,9 @@ const COMPONENT = /,"component":"(?:[^"\\]|\\.)*"/g;
 export function dedupeComponent(line: string): string {
   const first = line.indexOf('"component":');
   if (first === -1 || first === line.lastIndexOf('"component":')) return line;
-  const matches = [...line.matchAll(COMPONENT)];
-  if (matches.length < 2) return line;
+  const spans = topLevelComponents(line);
   let out = line;
-  for (const m of matches.slice(0, -1).reverse()) out = out.slice(0, m.index) + out.slice(m.index + m[0].length);
+  for (const [from, to] of spans.slice(0, -1).reverse()) out = out.slice(0, from) + out.slice(to);
   return out;
 }
 
