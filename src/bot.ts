@@ -10,6 +10,7 @@ import type { Deps } from './deps';
 import { Metrics } from './http/metrics';
 import { healthRoute, metricsRoute, readinessRoute, type PartState } from './http/routes';
 import { createHttpServer, pathOf, type Route } from './http/server';
+import { guardSlackEvents } from './http/slack-events';
 import { redactText } from './logger';
 import { IntentReconciler } from './backups/reconcile-intents';
 import { expireDue } from './restores/decide';
@@ -172,9 +173,10 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       return 'down';
     }
   };
-  const eventsRoute: Route = (req, res) => {
-    if (!slack.requestListener || pathOf(req) !== EVENTS_PATH) return false;
-    slack.requestListener(req, res);
+  const events = slack.requestListener && guardSlackEvents({ signingSecret: config.slack.signingSecret ?? '', logger }, slack.requestListener);
+  const eventsRoute: Route = async (req, res) => {
+    if (!events || pathOf(req) !== EVENTS_PATH) return false;
+    await events(req, res);
     return true;
   };
   const server = createHttpServer(

@@ -215,6 +215,12 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
       problems.push(`WATCH_INSTANCES names "${w}", which is not in ALLOWED_INSTANCES`);
     }
   }
+  // The requester can not approve their own request, so each approval needs another listed person.
+  if (e.RESTORE_APPROVERS.length > 0 && e.RESTORE_APPROVALS > new Set(e.RESTORE_APPROVERS).size) {
+    problems.push(
+      `RESTORE_APPROVALS is ${e.RESTORE_APPROVALS} but RESTORE_APPROVERS lists only ${new Set(e.RESTORE_APPROVERS).size}: no restore could ever be approved`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
