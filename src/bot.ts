@@ -11,11 +11,14 @@ import { Metrics } from './http/metrics';
 import { healthRoute, metricsRoute, readinessRoute, type PartState } from './http/routes';
 import { createHttpServer, pathOf, type Route } from './http/server';
 import { redactText } from './logger';
+import { createAccessControl, rulesOf } from './access/access';
+import { GroupResolver } from './access/groups';
 import { expireDue } from './restores/decide';
 import { RestoreRunner } from './restores/runner';
 import { createSlackApp, createSlackClient, EVENTS_PATH, type SlackRuntime } from './slack/app';
 import { renderTransitionReply } from './slack/messages/backup-task';
 import { Outbox } from './slack/outbox';
+import { usergroupMembersPort } from './slack/ports';
 import { openStore, type Store } from './store';
 import { FailureWatch } from './tracking/failure-watch';
 import { Poller } from './tracking/poller';
@@ -80,7 +83,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   };
   const outbox = new Outbox({ chat, store, logger: logger.child({ component: 'outbox' }), clock, metrics, channelIntervalMs: config.channelIntervalMs });
   const poller = new Poller({ api, store, outbox, logger: logger.child({ component: 'poller' }), clock, intervalMs: config.pollIntervalMs, notifyChannel: config.notifyChannel });
-  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock };
+  const groups = new GroupResolver(usergroupMembersPort(web), clock, logger.child({ component: 'access' }));
+  const access = createAccessControl({ rules: () => rulesOf(config), groups, audit: store.audit, clock, logger: logger.child({ component: 'access' }) });
+  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock, access };
   const secrets = secretsOf(config);
   const runner = new RestoreRunner(deps, {
     logFile: config.logTailFile,

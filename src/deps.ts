@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AccessControl } from './access/access';
 import type { BackupManagerApi } from './backup-manager/api';
 import type { Config } from './config';
 import type { Metrics } from './http/metrics';
@@ -17,6 +18,8 @@ export interface Deps {
   logger: Logger;
   metrics: Metrics;
   clock: () => number;
+  /** Who may do what, where (ALLOWED_CHANNELS, OPERATORS, RESTORE_APPROVERS). */
+  access: AccessControl;
 }
 
 /** Says something to one person only (an ephemeral message). */

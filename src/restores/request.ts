@@ -69,6 +69,7 @@ export async function requestRestore(
     reason: input.reason,
     channel: origin.channel,
     approvalsNeeded: config.restoreApprovals,
+    rejectionsNeeded: config.restoreRejections,
     createdAt: now,
     expiresAt: now + config.approvalTtlMs,
   });

@@ -108,6 +108,16 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX outbox_pending ON outbox_jobs (state, id);
   `,
+  // RESTORE_REJECTIONS: a request ends once this many people have rejected it.
+  `
+  ALTER TABLE restore_requests ADD COLUMN rejections_needed INTEGER NOT NULL DEFAULT 1;
+  CREATE TABLE restore_rejections (
+    request_id  INTEGER NOT NULL REFERENCES restore_requests (id),
+    user_id     TEXT    NOT NULL,
+    rejected_at INTEGER NOT NULL,
+    PRIMARY KEY (request_id, user_id)
+  );
+  `,
 ];
 
 export interface OpenOptions {

@@ -27,7 +27,7 @@ export interface HarnessOptions {
   simulator?: SimulatorOptions;
   slack?: Parameters<typeof startFakeSlack>[0];
   /** Extra options of the in-process bot (e.g. shorter manager or store timeouts); they win over the harness's. */
-  bot?: Pick<BotOptions, 'managerTimeouts' | 'managerRetry' | 'storeBusyTimeoutMs' | 'slackConnectTimeoutMs'>;
+  bot?: Pick<BotOptions, 'managerTimeouts' | 'managerRetry' | 'storeBusyTimeoutMs' | 'slackConnectTimeoutMs' | 'clock'>;
   /** false: start only the simulator and the fake Slack (a test runs the bot as a process and sets `botUrl`). */
   startBot?: boolean;
 }
@@ -84,9 +84,9 @@ export class Harness {
     };
   }
 
-  /** Starts (or, after stop(), restarts) the bot on the same state file. */
-  async startBot(): Promise<void> {
-    this.config = { ...loadConfig(this.env()), port: 0 };
+  /** Starts (or, after stop(), restarts) the bot on the same state file; `env` adds to the harness's. */
+  async startBot(env: Record<string, string> = {}): Promise<void> {
+    this.config = { ...loadConfig({ ...this.env(), ...env }), port: 0 };
     const sink = new Writable({
       write: (chunk: Buffer, _enc, done) => {
         const line = chunk.toString();

@@ -19,6 +19,8 @@ import type {
   TeamInfo,
   WorkspaceSnapshot,
 } from './types';
+import { Usergroups } from './usergroups';
+import { Views } from './views';
 import { Workspace } from './workspace';
 
 export interface FakeSlackOptions {
@@ -41,6 +43,8 @@ export interface FakeSlackOptions {
    */
   socketModeUrl?: string;
   appToken?: string;
+  /** User groups (`S…` → member ids) served by usergroups.users.list. */
+  usergroups?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface FakeSlack {
@@ -54,6 +58,10 @@ export interface FakeSlack {
   readonly responses: readonly RecordedResponse[];
   readonly events: EventEmitter<FakeSlackEvents>;
   readonly workspace: Workspace;
+  /** Membership of user groups; change it to grant or revoke. */
+  readonly usergroups: Usergroups;
+  /** Open modals (views.open / views.update) and the trigger ids the page mints. */
+  readonly views: Views;
   responseUrlFor(ctx: ResponseContext): string;
   waitForCall(predicate: (call: RecordedCall) => boolean, timeoutMs?: number): Promise<RecordedCall>;
   waitForResponse(predicate: (response: RecordedResponse) => boolean, timeoutMs?: number): Promise<RecordedResponse>;
@@ -85,6 +93,8 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
   const limiter =
     options.rateLimit === undefined ? undefined : new ChannelRateLimiter(options.rateLimit.perChannelPerSecond, now);
   const faults = new FaultQueue();
+  const usergroups = new Usergroups(options.usergroups);
+  const views = new Views(events.emit.bind(events));
   const responseUrls = new ResponseUrls(workspace);
   const calls: RecordedCall[] = [];
   const responses: RecordedResponse[] = [];
@@ -117,7 +127,7 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
     }
     if (socketMode !== undefined) return { status: 200, body: { ok: true, url: socketMode } };
     const handler = METHODS[method];
-    return handler === undefined ? unknownMethod() : handler(args, { workspace, limiter, appId: SANDBOX_APP_ID });
+    return handler === undefined ? unknownMethod() : handler(args, { workspace, limiter, appId: SANDBOX_APP_ID, usergroups, views });
   }
 
   async function serveApi(method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -184,6 +194,8 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
     responses,
     events,
     workspace,
+    usergroups,
+    views,
     responseUrlFor(ctx) {
       return `${url}response/${responseUrls.mint(ctx)}`;
     },
@@ -215,6 +227,7 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
       faults.reset();
       limiter?.reset();
       responseUrls.reset();
+      views.clear();
       workspace.clear();
     },
   };

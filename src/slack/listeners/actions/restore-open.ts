@@ -4,6 +4,7 @@ import { requestRestore } from '../../../restores/request';
 import { checkInstance } from '../../command-parser';
 import { renderInternalError } from '../../messages/errors';
 import { renderNotice } from '../../messages/help';
+import { renderRefusal } from '../../messages/access';
 import { parseClick, type ButtonArgs } from './payload';
 
 const ButtonValue = z.object({ instance: z.string().min(1).max(100), backupId: z.number().int().nonnegative() });
@@ -19,6 +20,12 @@ export function restoreOpenHandler(deps: Deps) {
       value = ButtonValue.parse(JSON.parse(click.value));
     } catch {
       deps.metrics.actions.inc({ action: 'restore_open', outcome: 'invalid' });
+      return;
+    }
+    const verdict = await deps.access.check({ user: click.origin.user, channel: click.origin.channel, permission: 'operate', action: 'restore_open', instance: value.instance });
+    if (!verdict.allowed) {
+      await click.origin.reply(renderRefusal(verdict, 'request restores'));
+      deps.metrics.actions.inc({ action: 'restore_open', outcome: 'refused' });
       return;
     }
     const problem = checkInstance(value.instance, deps.config);

@@ -7,6 +7,7 @@ import { requestRestore } from '../../../restores/request';
 import { parseCommand } from '../../command-parser';
 import { renderHelp, renderNotice, renderUsageError } from '../../messages/help';
 import { renderInternalError } from '../../messages/errors';
+import { renderRefusal } from '../../messages/access';
 import { code } from '../../messages/format';
 import { ephemeralReply } from '../../reply';
 
@@ -41,6 +42,14 @@ export function pgbackupCommand(deps: Deps) {
     if (parsed.kind === 'invalid') {
       await ack({ response_type: 'ephemeral', ...renderUsageError(parsed.problem, config.defaultInstance) });
       return count('invalid');
+    }
+
+    // Before the ack, so a refused `now` is never told "asking the Backup Manager"; group
+    // lookups are bounded well inside Slack's 3 seconds.
+    const verdict = await deps.access.check({ user, channel, permission: parsed.kind === 'list' ? 'use' : 'operate', action: parsed.kind, instance: parsed.instance });
+    if (!verdict.allowed) {
+      await ack({ response_type: 'ephemeral', ...renderRefusal(verdict, parsed.kind === 'list' ? 'list backups' : parsed.kind === 'now' ? 'start backups' : 'request restores') });
+      return count('refused');
     }
 
     const origin = { user, channel, reply: ephemeralReply({ respond, client, channel, user, logger }) };
