@@ -18,7 +18,7 @@ import { RestoreRunner } from './restores/runner';
 import { createSlackApp, createSlackClient, EVENTS_PATH, type SlackRuntime } from './slack/app';
 import { renderTransitionReply } from './slack/messages/backup-task';
 import { Outbox } from './slack/outbox';
-import { usergroupMembersPort } from './slack/ports';
+import { usergroupMembersPort, viewsPort } from './slack/ports';
 import { openStore, type Store } from './store';
 import { FailureWatch } from './tracking/failure-watch';
 import { Poller } from './tracking/poller';
@@ -85,7 +85,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const poller = new Poller({ api, store, outbox, logger: logger.child({ component: 'poller' }), clock, intervalMs: config.pollIntervalMs, notifyChannel: config.notifyChannel });
   const groups = new GroupResolver(usergroupMembersPort(web), clock, logger.child({ component: 'access' }));
   const access = createAccessControl({ rules: () => rulesOf(config), groups, audit: store.audit, clock, logger: logger.child({ component: 'access' }) });
-  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock, access };
+  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock, access, views: viewsPort(web) };
   const secrets = secretsOf(config);
   const runner = new RestoreRunner(deps, {
     logFile: config.logTailFile,

@@ -7,6 +7,7 @@ import type { SlackMessage } from './slack/messages/blocks';
 import type { Outbox } from './slack/outbox';
 import type { Store } from './store';
 import type { Poller } from './tracking/poller';
+import type { ViewsPort } from './restores/restore-modal';
 
 /** The ports every use case runs over; tests build them without Slack or HTTP. */
 export interface Deps {
@@ -20,6 +21,8 @@ export interface Deps {
   clock: () => number;
   /** Who may do what, where (ALLOWED_CHANNELS, OPERATORS, RESTORE_APPROVERS). */
   access: AccessControl;
+  /** Opens modals (views.open). */
+  views: ViewsPort;
 }
 
 /** Says something to one person only (an ephemeral message). */

@@ -111,7 +111,7 @@ function world(over: Partial<Config> = {}): World {
   const api = new StubApi({ 'a9s-pg': InstanceViewSchema.parse(SEED), pg1: InstanceViewSchema.parse({ ...SEED, id: 41, instance_id: 'pg1' }) });
   const poller = new Poller({ api, store, outbox, logger, clock, intervalMs: 60_000, notifyChannel: config.notifyChannel });
   const access = createAccessControl({ rules: () => rulesOf(config), groups: new GroupResolver(async () => [], clock, logger), audit: store.audit, clock, logger });
-  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock, access };
+  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock, access, views: { open: async () => undefined } };
   const started: RestoreRequest[] = [];
   return {
     deps,

@@ -7,6 +7,7 @@ import { boltLogger } from '../logger';
 import type { StartRestore } from '../restores/decide';
 import { registerActions } from './listeners/actions';
 import { registerCommands } from './listeners/commands';
+import { registerViews } from './listeners/views';
 
 export const EVENTS_PATH = '/slack/events';
 
@@ -117,6 +118,7 @@ export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, s
   });
   registerCommands(app, deps);
   registerActions(app, deps, startRestore);
+  registerViews(app, deps);
   return {
     app,
     requestListener,

@@ -195,6 +195,98 @@ describe('access control: channels, operators, approver groups', () => {
   });
 });
 
+describe('restore requests in a modal', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function clickRestoreOf(backupId: number, instance: string, user = ALICE, channel = OPS): Promise<RecordedCall> {
+    await h.command(`list ${instance}`, user, channel);
+    const list = await h.slack.waitForResponse((r) => r.user === user.id && /restore_open/.test(JSON.stringify(r.body)));
+    // The list is ephemeral (no message ts of its own); the button's value picks the backup.
+    await h.click({ ts: '1700000000.000001', blocks: (list.body as Args).blocks ?? [] }, 'restore_open', user, channel, JSON.stringify({ instance, backupId }));
+    return h.waitFor('views.open');
+  }
+
+  it('Restore… opens a modal with the backup; a missing required reason is an error in the modal; a valid one posts the card where the modal came from', async () => {
+    h = await setup({ RESTORE_REASON: 'required' });
+    const backupId = h.sim.seedBackup(PG, { status: 'done', size: 44985152, createdAt: new Date(Date.now() - 2 * 3_600_000) });
+    const opened = await clickRestoreOf(backupId, PG, ALICE, ALERTS);
+    const modal = JSON.stringify((opened.args as { view: unknown }).view);
+    expect(modal).toContain(PG);
+    expect(modal).toContain(String(backupId));
+    expect(modal).toMatch(/42\.9 MiB/);
+    expect(modal).toMatch(/2h \d+m ago|2h ago/);
+    expect(modal).toMatch(/"block_id":"reason"/);
+    expect(modal).not.toMatch(/"block_id":"confirm"/);
+    expect(h.callsOf('chat.postMessage', isCard)).toHaveLength(0);
+
+    const empty = await h.submitView(opened, { reason: { reason_input: '   ' } });
+    expect(empty.ack).toEqual({ response_action: 'errors', errors: { reason: expect.stringMatching(/reason is required/) } });
+    const tooLong = await h.submitView(opened, { reason: { reason_input: 'x'.repeat(501) } });
+    expect(tooLong.ack.errors?.reason).toMatch(/At most 500/);
+    expect(h.bot.deps.store.restores.inState('pending')).toHaveLength(0);
+
+    const valid = await h.submitView(opened, { reason: { reason_input: 'orders table dropped' } });
+    expect(valid.ack).toEqual({});
+    const card = await h.waitFor('chat.postMessage', (a) => a.channel === ALERTS.id && isCard(a));
+    expect(textOf(card.args as Args)).toMatch(/orders table dropped/);
+    expect(h.bot.deps.store.restores.inState('pending')).toMatchObject([{ requester: ALICE.id, channel: ALERTS.id, backupId, reason: 'orders table dropped' }]);
+  });
+
+  it('an a9s-pg modal shows the impact and needs "a9s-pg" typed to confirm', async () => {
+    h = await setup({});
+    const chosen = h.sim.seedBackup('a9s-pg', { status: 'done', createdAt: new Date(Date.now() - 2 * 86_400_000) });
+    const later = h.sim.seedBackup('a9s-pg', { status: 'done', createdAt: new Date(Date.now() - 86_400_000) });
+    const opened = await clickRestoreOf(chosen, 'a9s-pg');
+    const modal = JSON.stringify((opened.args as { view: unknown }).view);
+    expect(modal).toMatch(/unavailable/);
+    expect(modal).toContain(`• ${later}`);
+    expect(modal).toMatch(/"block_id":"confirm"/);
+
+    const missing = await h.submitView(opened, { reason: { reason_input: 'rollback' }, confirm: { confirm_input: null } });
+    expect(missing.ack.errors).toEqual({ confirm: expect.stringMatching(/Type a9s-pg exactly/) });
+    const wrong = await h.submitView(opened, { reason: { reason_input: 'rollback' }, confirm: { confirm_input: 'a9s pg' } });
+    expect(wrong.ack.errors?.confirm).toMatch(/Type a9s-pg exactly/);
+    expect(h.bot.deps.store.restores.inState('pending')).toHaveLength(0);
+
+    const ok = await h.submitView(opened, { reason: { reason_input: null }, confirm: { confirm_input: ' a9s-pg ' } });
+    expect(ok.ack).toEqual({});
+    await h.waitFor('chat.postMessage', (a) => a.channel === OPS.id && isCard(a) && /a9s-pg/.test(a.text ?? ''));
+    expect(h.bot.deps.store.restores.inState('pending')).toMatchObject([{ instance: 'a9s-pg', backupId: chosen, reason: '' }]);
+  });
+
+  it('RESTORE_REASON=required: `restore <backup>` without a reason opens the modal, with one posts the card as before', async () => {
+    h = await setup({ RESTORE_REASON: 'required' });
+    const backupId = h.sim.seedBackup(PG, { status: 'done' });
+    await h.command(`restore ${backupId} ${PG}`);
+    const opened = await h.waitFor('views.open');
+    expect(JSON.stringify((opened.args as { view: unknown }).view)).toMatch(/Required/);
+    expect(h.bot.deps.store.restores.inState('pending')).toHaveLength(0);
+    expect(h.callsOf('chat.postMessage', isCard)).toHaveLength(0);
+
+    await h.command(`restore ${backupId} ${PG} broken deploy`);
+    const card = await h.waitFor('chat.postMessage', isCard);
+    expect(textOf(card.args as Args)).toMatch(/broken deploy/);
+    expect(h.callsOf('views.open')).toHaveLength(1);
+  });
+
+  it('checks the rules again on submission: an operator removed meanwhile is refused, nothing is requested', async () => {
+    const clock = movableClock();
+    h = await setup({ OPERATORS: OPERATORS_GROUP }, { bot: { clock: clock.now } });
+    const backupId = h.sim.seedBackup(PG, { status: 'done' });
+    const opened = await clickRestoreOf(backupId, PG);
+    h.slack.usergroups.set(OPERATORS_GROUP, []);
+    clock.advance(GROUP_CACHE_MAX_MS + 1);
+    const res = await h.submitView(opened, { reason: { reason_input: 'late' } });
+    expect(res.ack).toEqual({});
+    await h.waitForEphemeral(ALICE.id, /not one of the operators allowed to request restores/);
+    expect(h.bot.deps.store.restores.inState('pending')).toHaveLength(0);
+    expect(refusals(h).map((e) => e.details.action)).toEqual(['restore_modal']);
+  });
+});
+
 /** Waits until `user` has had `n` ephemerals matching `pattern` (a repeated refusal looks like the first). */
 function waitForNthEphemeral(h: Harness, user: string, pattern: RegExp, n: number, timeoutMs = 10_000): Promise<void> {
   const enough = () => h.ephemerals(user).filter((t) => pattern.test(t)).length >= n;

@@ -4,6 +4,7 @@ import { listBackups } from '../../../backups/list';
 import { triggerBackup } from '../../../backups/trigger';
 import type { Deps } from '../../../deps';
 import { requestRestore } from '../../../restores/request';
+import { openRestoreModal } from '../../../restores/restore-modal';
 import { parseCommand } from '../../command-parser';
 import { renderHelp, renderNotice, renderUsageError } from '../../messages/help';
 import { renderInternalError } from '../../messages/errors';
@@ -16,6 +17,7 @@ const CommandPayload = z.object({
   text: z.string().default(''),
   user_id: z.string().min(1),
   channel_id: z.string().min(1),
+  trigger_id: z.string().min(1).max(200).optional(),
 });
 
 /**
@@ -68,6 +70,14 @@ export function pgbackupCommand(deps: Deps) {
         case 'restore':
           await ack();
           acked = true;
+          // No reason where one is required: the modal asks for it (and shows the impact).
+          if (parsed.reason === '' && config.restoreReason === 'required') {
+            if (payload.data.trigger_id === undefined) {
+              await origin.reply(renderNotice(':warning: A restore request needs a reason: `/pgbackup restore <backup> [instance] <reason…>`.'));
+              return count('refused');
+            }
+            return count(await openRestoreModal(deps, origin, { instance: parsed.instance, backup: parsed.backup, triggerId: payload.data.trigger_id }));
+          }
           return count(await requestRestore(deps, origin, { instance: parsed.instance, backup: parsed.backup, reason: parsed.reason }));
       }
     } catch (err) {
