@@ -7,7 +7,7 @@ import { startBot, type Bot } from '../bot';
 import type { Config } from '../config';
 import { seedDemoHistory } from '../simulator/demo';
 import { startSimulator, type Simulator } from '../simulator';
-import { DEFAULT_CHANNELS, startFakeSlack } from './fake-slack';
+import { APPROVERS_GROUP, DEFAULT_CHANNELS, DEFAULT_USERGROUPS, OPERATORS_GROUP, startFakeSlack } from './fake-slack';
 import { createSandboxRoutes } from './web';
 
 export const SANDBOX_INSTANCES = ['a9s-pg', 'pg-orders', 'pg-billing'];
@@ -55,7 +55,7 @@ export async function startSandbox(base: Config, logger: Logger, options: Sandbo
   const signingSecret = randomBytes(16).toString('hex');
   const botToken = `xoxb-sandbox-${randomBytes(6).toString('hex')}`;
   // The fake Web API has a loopback port of its own; the page reads it in-process.
-  const fakeSlack = await startFakeSlack({ botToken });
+  const fakeSlack = await startFakeSlack({ botToken, usergroups: DEFAULT_USERGROUPS });
   const ops = DEFAULT_CHANNELS[0]?.id ?? 'C0OPS';
   const alerts = DEFAULT_CHANNELS[1]?.id ?? 'C0ALERTS';
   const mounted: { routes?: ReturnType<typeof createSandboxRoutes> } = {};
@@ -72,6 +72,10 @@ export async function startSandbox(base: Config, logger: Logger, options: Sandbo
     logTailFile: agentLog,
     logTailCommand: undefined,
     restoreTimeoutMs: Math.min(base.restoreTimeoutMs, 10 * 60_000),
+    // Every access rule can be seen working with the four people: Alice operates, Bob and
+    // Carol approve, Eve may only list.
+    operators: base.operators.length > 0 ? base.operators : [OPERATORS_GROUP],
+    restoreApprovers: base.restoreApprovers.length > 0 ? base.restoreApprovers : [APPROVERS_GROUP],
   };
   // The page needs the bot's /slack/events URL, known once the bot listens: mounted lazily.
   const bot = await startBot({

@@ -70,6 +70,9 @@ describe('sandbox page in Chromium', () => {
       const list = await ui.channelEphemeral('Latest backups of a9s-pg');
       const row = list.locator('.blk-section').filter({ hasText: backupName });
       await row.locator('button.blk-btn[data-action-id="restore_open"]').click();
+      // Restore… opens the request modal (issue 13): a9s-pg is confirmed by typing its name.
+      await ui.page.locator('#view-modal input[data-block-id="confirm"]').fill('a9s-pg');
+      await ui.page.locator('#view-modal input[data-block-id="confirm"]').press('Enter');
       const card = await ui.channelMessage('Restore of a9s-pg requested');
       await ui.waitForText(card, 'Waiting for approval');
       await ui.waitForText(card, backupName);
