@@ -49,6 +49,9 @@ const SCOPE_OF: Readonly<Record<string, string | null>> = {
   'chat.postEphemeral': 'chat:write',
   'chat.delete': 'chat:write',
   'auth.test': null,
+  'usergroups.users.list': 'usergroups:read',
+  'views.open': null,
+  'views.update': null,
 };
 
 describe('Slack app manifest (manifest.yml)', () => {
@@ -89,8 +92,9 @@ describe('Slack app manifest (manifest.yml)', () => {
     expect(manifest.settings.org_deploy_enabled).toBe(false);
     expect(manifest.features.slash_commands[0]?.url).toBeUndefined();
     expect(manifest.settings.interactivity.request_url).toBeUndefined();
-    // The bot listens to no events: nothing to subscribe to.
-    expect([...registrations('event'), ...registrations('message'), ...registrations('view'), ...registrations('shortcut')]).toEqual([]);
+    // The bot listens to no events: nothing to subscribe to. Modal submissions (app.view) come
+    // through interactivity, like the buttons.
+    expect([...registrations('event'), ...registrations('message'), ...registrations('shortcut')]).toEqual([]);
     expect(manifest.settings.event_subscriptions).toBeUndefined();
   });
 
