@@ -76,6 +76,11 @@ async function refuseUnauthorised(deps: Deps, origin: CardClick, req: RestoreReq
   return 'not-an-approver';
 }
 
+/** A refusal by the restore rules themselves (the access rules audit their own). */
+function auditRefusal(deps: Deps, origin: CardClick, req: RestoreRequest, action: string, reason: string): void {
+  deps.store.audit.record({ at: deps.clock(), actor: origin.user, action: 'access.refused', instance: req.instance, requestId: req.id, details: { reason, action, channel: origin.channel } });
+}
+
 /** Loads the request and answers clicks on foreign, decided or expired cards; a request means "go on". */
 async function pendingRequest(deps: Deps, origin: CardClick, id: number): Promise<RestoreRequest | DecisionOutcome> {
   const { store, clock } = deps;
@@ -112,6 +117,7 @@ export async function approveRestore(deps: Deps, origin: CardClick, id: number, 
   if (typeof req === 'string') return req;
   const { store, clock } = deps;
   if (origin.user === req.requester) {
+    auditRefusal(deps, origin, req, 'restore.approve', 'self-approval');
     await origin.reply(renderNotice(':no_entry: You requested this restore, so you can not approve it. Someone else has to.'));
     return 'self-approval';
   }
@@ -185,6 +191,7 @@ export async function withdrawRestore(deps: Deps, origin: CardClick, id: number)
   const refused = await refuseUnauthorised(deps, origin, req, 'use', 'restore.withdraw');
   if (refused) return refused;
   if (origin.user !== req.requester) {
+    auditRefusal(deps, origin, req, 'restore.withdraw', 'not-requester');
     await origin.reply(renderNotice(':information_source: Only the requester can withdraw a request; use *Reject* to stop it.'));
     return 'not-requester';
   }

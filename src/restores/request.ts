@@ -64,6 +64,10 @@ export async function requestRestore(
 ): Promise<RequestOutcome> {
   const { store, config, clock, outbox } = deps;
   const { instance } = input;
+  if (config.restoreReason === 'required' && input.reason.trim() === '') {
+    await origin.reply(renderNotice(`:warning: A restore request needs a reason (RESTORE_REASON=required); nothing was requested. \`/pgbackup restore <backup> [instance] <reason…>\``));
+    return 'refused';
+  }
   const found = await findRestorable(deps, origin, instance, input.backup);
   if (typeof found === 'string') return found;
   const { view, backup } = found;

@@ -4,7 +4,6 @@ import type { Deps, Origin } from '../deps';
 import type { BackupRef } from '../slack/command-parser';
 import { checkInstance } from '../slack/command-parser';
 import { renderRefusal } from '../slack/messages/access';
-import { code } from '../slack/messages/format';
 import { renderNotice } from '../slack/messages/help';
 import { A9S_PG } from '../slack/messages/restore-card';
 import {
@@ -115,10 +114,6 @@ export async function submitRestoreModal(deps: Deps, origin: Origin, request: Re
   const problem = checkInstance(request.instance, deps.config);
   if (problem) {
     await origin.reply(renderNotice(`:warning: ${problem}`));
-    return 'refused';
-  }
-  if (deps.config.restoreReason === 'required' && request.reason === '') {
-    await origin.reply(renderNotice(`:warning: A restore of ${code(request.instance)} needs a reason; nothing was requested.`));
     return 'refused';
   }
   return requestRestore(deps, origin, { instance: request.instance, backup: { kind: 'id', id: request.backupId }, reason: request.reason });

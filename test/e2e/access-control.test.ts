@@ -161,9 +161,15 @@ describe('access control: channels, operators, approver groups', () => {
     await h.click(card, 'restore_reject', EVE);
     await h.waitForEphemeral(EVE.id, /not one of the people allowed to approve or reject/);
     expect(h.bot.deps.store.restores.get(1)?.state).toBe('pending');
+    await h.click(card, 'restore_approve', ALICE);
+    await h.waitForEphemeral(ALICE.id, /you can not approve it/);
     await h.click(card, 'restore_reject', ALICE);
     await cardUpdate(h, card, /Withdrawn/);
     expect(restorePosts(h)).toHaveLength(0);
+    expect(refusals(h).map((e) => [e.actor, e.details.reason, e.details.action])).toEqual([
+      [ALICE.id, 'self-approval', 'restore.approve'],
+      [EVE.id, 'not-approver', 'restore.reject'],
+    ]);
   });
 
   it('refuses clicks on a card whose channel is no longer allowed', async () => {

@@ -39,7 +39,7 @@ export function renderRestoreModal(input: RestoreModalInput, now: number): types
       ['Backup age', age(input.backupCreatedAt, now)],
       ['Size', humanSize(input.backupSize)],
     ]),
-    section(`The current data of ${code(input.instance)} will be replaced. A second person must approve the request in the channel before anything runs.`),
+    section(`The current data of ${code(input.instance)} will be replaced. Nothing runs before someone else approves the request in the channel.`),
   ];
   if (input.instance === A9S_PG) blocks.push(section(a9sPgWarnings(input.laterBackups)));
   blocks.push({

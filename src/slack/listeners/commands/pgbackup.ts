@@ -72,11 +72,9 @@ export function pgbackupCommand(deps: Deps) {
           acked = true;
           // No reason where one is required: the modal asks for it (and shows the impact).
           if (parsed.reason === '' && config.restoreReason === 'required') {
-            if (payload.data.trigger_id === undefined) {
-              await origin.reply(renderNotice(':warning: A restore request needs a reason: `/pgbackup restore <backup> [instance] <reason…>`.'));
-              return count('refused');
-            }
-            return count(await openRestoreModal(deps, origin, { instance: parsed.instance, backup: parsed.backup, triggerId: payload.data.trigger_id }));
+            const triggerId = payload.data.trigger_id;
+            // Without a trigger_id no modal can open; the request use case refuses the reasonless request.
+            if (triggerId !== undefined) return count(await openRestoreModal(deps, origin, { instance: parsed.instance, backup: parsed.backup, triggerId }));
           }
           return count(await requestRestore(deps, origin, { instance: parsed.instance, backup: parsed.backup, reason: parsed.reason }));
       }
