@@ -157,6 +157,7 @@ document.getElementById('user-select')?.addEventListener('change', () => void re
 
 const source = new EventSource('/sandbox/events');
 source.addEventListener('snapshot', () => void refresh());
+source.addEventListener('reset', () => void refresh());
 source.addEventListener('view', (event) => show(JSON.parse(event.data)));
 source.addEventListener('view_closed', (event) => {
   const { id } = JSON.parse(event.data);
