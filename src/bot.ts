@@ -13,6 +13,8 @@ import { createHttpServer, pathOf, type Route } from './http/server';
 import { guardSlackEvents } from './http/slack-events';
 import { redactText } from './logger';
 import { IntentReconciler } from './backups/reconcile-intents';
+import { createAccessControl, rulesOf } from './access/access';
+import { GroupResolver } from './access/groups';
 import { expireDue } from './restores/decide';
 import { Permalinks } from './restores/permalinks';
 import { refreshAuditMessage } from './restores/publish';
@@ -20,6 +22,7 @@ import { RestoreRunner } from './restores/runner';
 import { createSlackApp, createSlackClient, EVENTS_PATH, type SlackRuntime } from './slack/app';
 import { renderTransitionReply } from './slack/messages/backup-task';
 import { Outbox } from './slack/outbox';
+import { usergroupMembersPort, viewsPort } from './slack/ports';
 import { openStore, type Store } from './store';
 import { FailureWatch } from './tracking/failure-watch';
 import { Poller } from './tracking/poller';
@@ -103,7 +106,22 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     async (channel, ts) => (await web.chat.getPermalink({ channel, message_ts: ts })).permalink,
     logger.child({ component: 'permalinks' }),
   );
-  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock, permalinks, managerDeadlineMs: options.managerTimeouts?.deadline };
+  const groups = new GroupResolver(usergroupMembersPort(web), clock, logger.child({ component: 'access' }));
+  const access = createAccessControl({ rules: () => rulesOf(config), groups, audit: store.audit, clock, logger: logger.child({ component: 'access' }) });
+  const deps: Deps = {
+    config,
+    api,
+    store,
+    outbox,
+    poller,
+    logger,
+    metrics,
+    clock,
+    permalinks,
+    managerDeadlineMs: options.managerTimeouts?.deadline,
+    access,
+    views: viewsPort(web),
+  };
   const secrets = secretsOf(config);
   const runner = new RestoreRunner(deps, {
     logFile: config.logTailFile,

@@ -269,6 +269,10 @@ describe('loadConfig', () => {
       expect(err.problems).toEqual(['PORT must be a positive whole number, got "abc"', 'RESTORE_APPROVALS is 2 but RESTORE_APPROVERS lists only 1: no restore could ever be approved']);
     });
 
+    it('can not count a user group: with one listed, any RESTORE_APPROVALS is accepted', () => {
+      expect(loadConfig({ ...PRODUCTION, RESTORE_APPROVERS: 'UBOB,S0APPROVERS', RESTORE_APPROVALS: '3' }).restoreApprovals).toBe(3);
+    });
+
     it('counts a repeated approver once', () => {
       expect(problemsOf({ ...PRODUCTION, RESTORE_APPROVERS: 'UBOB,UBOB', RESTORE_APPROVALS: '2' }).problems).toHaveLength(1);
     });

@@ -1,3 +1,5 @@
+import { createAccessControl, rulesOf } from '../access/access';
+import { GroupResolver } from '../access/groups';
 import { Writable } from 'node:stream';
 import type { BackupManagerApi } from '../backup-manager/api';
 import { NotFoundError } from '../backup-manager/errors';
@@ -108,7 +110,8 @@ function world(over: Partial<Config> = {}): World {
   outbox.onRef('restore-card', (id, ts) => ts && store.restores.setCardTs(id, ts));
   const api = new StubApi({ 'a9s-pg': InstanceViewSchema.parse(SEED), pg1: InstanceViewSchema.parse({ ...SEED, id: 41, instance_id: 'pg1' }) });
   const poller = new Poller({ api, store, outbox, logger, clock, intervalMs: 60_000, notifyChannel: config.notifyChannel });
-  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock };
+  const access = createAccessControl({ rules: () => rulesOf(config), groups: new GroupResolver(async () => [], clock, logger), audit: store.audit, clock, logger });
+  const deps: Deps = { config, api, store, outbox, poller, logger, metrics, clock, access, views: { open: async () => undefined } };
   const started: RestoreRequest[] = [];
   return {
     deps,

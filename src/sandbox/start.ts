@@ -7,7 +7,7 @@ import { startBot, type Bot } from '../bot';
 import type { Config } from '../config';
 import { seedDemoHistory } from '../simulator/demo';
 import { startSimulator, type InstanceJson, type Simulator } from '../simulator';
-import { DEFAULT_CHANNELS, startFakeSlack } from './fake-slack';
+import { DEFAULT_CHANNELS, DEFAULT_USERGROUPS, OPERATORS_GROUP, startFakeSlack } from './fake-slack';
 import { sandboxBanner } from './banner';
 import { composerExamples } from './examples';
 import { sandboxApprovers, sandboxPeople } from './people';
@@ -68,7 +68,7 @@ export async function startSandbox(base: Config, logger: Logger, options: Sandbo
   const botToken = `xoxb-sandbox-${randomBytes(6).toString('hex')}`;
   // The fake Web API has a loopback port of its own; the page reads it in-process.
   const approvers = sandboxApprovers(base.restoreApprovers, base.restoreApprovals);
-  const fakeSlack = await startFakeSlack({ botToken, users: sandboxPeople(approvers) });
+  const fakeSlack = await startFakeSlack({ botToken, users: sandboxPeople(approvers), usergroups: DEFAULT_USERGROUPS });
   const ops = DEFAULT_CHANNELS[0]?.id ?? 'C0OPS';
   const alerts = DEFAULT_CHANNELS[1]?.id ?? 'C0ALERTS';
   const mounted: { routes?: ReturnType<typeof createSandboxRoutes> } = {};
@@ -85,6 +85,9 @@ export async function startSandbox(base: Config, logger: Logger, options: Sandbo
     logTailFile: agentLog,
     logTailCommand: undefined,
     restoreTimeoutMs: Math.min(base.restoreTimeoutMs, 10 * 60_000),
+    // Every access rule can be seen working with the four people: alice operates (through the
+    // operators group), bob and carol approve, eve may only list.
+    operators: base.operators.length > 0 ? base.operators : [OPERATORS_GROUP],
     restoreApprovers: approvers,
   };
   // The page needs the bot's /slack/events URL, known once the bot listens: mounted lazily.

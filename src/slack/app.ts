@@ -8,6 +8,7 @@ import type { StartRestore } from '../restores/decide';
 import { registerActions } from './listeners/actions';
 import { registerCommands } from './listeners/commands';
 import { dedupeReplays, REQUEST_TIMESTAMP } from './listeners/dedupe';
+import { registerViews } from './listeners/views';
 
 export const EVENTS_PATH = '/slack/events';
 
@@ -126,6 +127,7 @@ export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, s
   app.use(dedupeReplays(deps));
   registerCommands(app, deps);
   registerActions(app, deps, startRestore);
+  registerViews(app, deps);
   return {
     app,
     requestListener,

@@ -148,6 +148,16 @@ const MIGRATIONS: string[] = [
   // A post started and not answered for sure (timeout, 5xx, reset, or a crash mid-call): it may
   // have landed, so it is looked up in Slack before it is posted again.
   `ALTER TABLE outbox_jobs ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;`,
+  // RESTORE_REJECTIONS: a request ends once this many people have rejected it.
+  `
+  ALTER TABLE restore_requests ADD COLUMN rejections_needed INTEGER NOT NULL DEFAULT 1;
+  CREATE TABLE restore_rejections (
+    request_id  INTEGER NOT NULL REFERENCES restore_requests (id),
+    user_id     TEXT    NOT NULL,
+    rejected_at INTEGER NOT NULL,
+    PRIMARY KEY (request_id, user_id)
+  );
+  `,
 ];
 
 export interface OpenOptions {

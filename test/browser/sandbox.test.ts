@@ -72,6 +72,8 @@ describe('sandbox page in Chromium', () => {
       const list = await ui.channelEphemeral('Latest backups of a9s-pg');
       const row = list.locator('.blk-section').filter({ hasText: backupName });
       await row.locator('button.blk-btn[data-action-id="restore_open"]').click();
+      // Restore… opens the request modal (issue 13): a9s-pg is confirmed by typing its name.
+      await ui.submitRestoreForm({ confirm: 'a9s-pg' });
       const card = await ui.channelMessage('Restore of a9s-pg requested');
       await ui.waitForText(card, 'Waiting for approval');
       await ui.waitForText(card, backupName);
@@ -150,6 +152,7 @@ describe('sandbox page in Chromium', () => {
         await expect(list.getByRole('button', { name: `Restore backup ${id ?? '?'} of pg-orders`, exact: true }).count()).resolves.toBe(1);
       }
       await rows.first().locator('button[data-action-id="restore_open"]').click();
+      await ui.submitRestoreForm({ reason: 'sandbox check' });
       const card = await ui.channelMessage('Restore of pg-orders requested');
       await ui.waitForText(card, 'Waiting for approval');
 

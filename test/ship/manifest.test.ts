@@ -54,6 +54,9 @@ const SCOPE_OF: Readonly<Record<string, string | readonly string[] | null>> = {
   // The outbox's look-up of an unanswered post: public and private channels.
   'conversations.history': ['channels:history', 'groups:history'],
   'conversations.replies': ['channels:history', 'groups:history'],
+  'usergroups.users.list': 'usergroups:read',
+  'views.open': null,
+  'views.update': null,
 };
 
 describe('Slack app manifest (manifest.yml)', () => {
@@ -94,8 +97,9 @@ describe('Slack app manifest (manifest.yml)', () => {
     expect(manifest.settings.org_deploy_enabled).toBe(false);
     expect(manifest.features.slash_commands[0]?.url).toBeUndefined();
     expect(manifest.settings.interactivity.request_url).toBeUndefined();
-    // The bot listens to no events: nothing to subscribe to.
-    expect([...registrations('event'), ...registrations('message'), ...registrations('view'), ...registrations('shortcut')]).toEqual([]);
+    // The bot listens to no events: nothing to subscribe to. Modal submissions (app.view) come
+    // through interactivity, like the buttons.
+    expect([...registrations('event'), ...registrations('message'), ...registrations('shortcut')]).toEqual([]);
     expect(manifest.settings.event_subscriptions).toBeUndefined();
   });
 

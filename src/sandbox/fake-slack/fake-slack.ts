@@ -19,6 +19,8 @@ import type {
   TeamInfo,
   WorkspaceSnapshot,
 } from './types';
+import { Usergroups } from './usergroups';
+import { Views } from './views';
 import { Workspace } from './workspace';
 
 export interface FakeSlackOptions {
@@ -43,6 +45,8 @@ export interface FakeSlackOptions {
   appToken?: string;
   /** Every Web API answer leaves this many milliseconds after the work was done (a slow Slack). */
   latencyMs?: number;
+  /** User groups (`S…` → member ids) served by usergroups.users.list. */
+  usergroups?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface FakeSlack {
@@ -56,6 +60,10 @@ export interface FakeSlack {
   readonly responses: readonly RecordedResponse[];
   readonly events: EventEmitter<FakeSlackEvents>;
   readonly workspace: Workspace;
+  /** Membership of user groups; change it to grant or revoke. */
+  readonly usergroups: Usergroups;
+  /** Open modals (views.open / views.update) and the trigger ids the page mints. */
+  readonly views: Views;
   responseUrlFor(ctx: ResponseContext): string;
   waitForCall(predicate: (call: RecordedCall) => boolean, timeoutMs?: number): Promise<RecordedCall>;
   waitForResponse(predicate: (response: RecordedResponse) => boolean, timeoutMs?: number): Promise<RecordedResponse>;
@@ -87,6 +95,8 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
   const limiter =
     options.rateLimit === undefined ? undefined : new ChannelRateLimiter(options.rateLimit.perChannelPerSecond, now);
   const faults = new FaultQueue();
+  const usergroups = new Usergroups(options.usergroups);
+  const views = new Views(events.emit.bind(events));
   const responseUrls = new ResponseUrls(workspace);
   const calls: RecordedCall[] = [];
   const responses: RecordedResponse[] = [];
@@ -121,7 +131,7 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
         ? { status: 200, body: { ok: true, url: socketMode } }
         : handler === undefined
           ? unknownMethod()
-          : handler(args, { workspace, limiter, appId: SANDBOX_APP_ID });
+          : handler(args, { workspace, limiter, appId: SANDBOX_APP_ID, usergroups, views });
     if (fault === undefined) return work();
     // Slack may do the work and still fail to answer: the message is there, the poster can not know.
     if (fault.accept === true) work();
@@ -202,6 +212,8 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
     responses,
     events,
     workspace,
+    usergroups,
+    views,
     responseUrlFor(ctx) {
       return `${url}response/${responseUrls.mint(ctx)}`;
     },
@@ -233,6 +245,7 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
       faults.reset();
       limiter?.reset();
       responseUrls.reset();
+      views.clear();
       workspace.clear();
     },
   };

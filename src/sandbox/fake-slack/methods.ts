@@ -3,6 +3,8 @@ import { parseMessageContent, type ContentError } from './block-limits';
 import { BOT_ID, BOT_NAME, BOT_USER_ID } from './defaults';
 import type { ChannelRateLimiter } from './rate-limiter';
 import type { MessageMetadata, SlackChannel, StoredMessage } from './types';
+import type { Usergroups } from './usergroups';
+import type { Views } from './views';
 import type { Workspace } from './workspace';
 
 export interface MethodResult {
@@ -15,6 +17,8 @@ export interface MethodEnv {
   workspace: Workspace;
   limiter: ChannelRateLimiter | undefined;
   appId: string;
+  usergroups: Usergroups;
+  views: Views;
 }
 
 type MethodHandler = (args: Record<string, unknown>, env: MethodEnv) => MethodResult;
@@ -254,6 +258,50 @@ const conversationsReplies: MethodHandler = (args, env) => {
   return page(thread, args, env);
 };
 
+const usergroupsUsersList: MethodHandler = (args, env) => {
+  const id = str(args.usergroup);
+  if (id === undefined) return fail('invalid_arguments');
+  const members = env.usergroups.members(id);
+  if (members === undefined) return fail('no_such_subteam');
+  return ok({ users: [...members] });
+};
+
+/** The view object of views.open/update: a modal with a title and blocks, as Slack insists. */
+function modalView(args: Record<string, unknown>): { view: Record<string, unknown> } | { error: MethodResult } {
+  let view: unknown = args.view;
+  if (typeof view === 'string') {
+    try {
+      view = JSON.parse(view);
+    } catch {
+      return { error: fail('invalid_arguments') };
+    }
+  }
+  if (typeof view !== 'object' || view === null) return { error: fail('invalid_arguments') };
+  const v = view as Record<string, unknown>;
+  if (v.type !== 'modal' || typeof v.title !== 'object' || !Array.isArray(v.blocks)) return { error: fail('invalid_arguments') };
+  if (v.blocks.length > 100) return { error: fail('invalid_blocks') };
+  return { view: v };
+}
+
+const viewsOpen: MethodHandler = (args, env) => {
+  const trigger = str(args.trigger_id);
+  if (trigger === undefined) return fail('invalid_trigger_id');
+  const parsed = modalView(args);
+  if ('error' in parsed) return parsed.error;
+  const stored = env.views.openView(trigger, parsed.view);
+  return ok({ view: { id: stored.id, ...stored.view } });
+};
+
+const viewsUpdate: MethodHandler = (args, env) => {
+  const id = str(args.view_id);
+  if (id === undefined) return fail('invalid_arguments');
+  const parsed = modalView(args);
+  if ('error' in parsed) return parsed.error;
+  const stored = env.views.update(id, parsed.view);
+  if (stored === undefined) return fail('not_found');
+  return ok({ view: { id: stored.id, ...stored.view } });
+};
+
 export const METHODS: Readonly<Record<string, MethodHandler>> = {
   'auth.test': authTest,
   'chat.postMessage': postMessage,
@@ -265,6 +313,9 @@ export const METHODS: Readonly<Record<string, MethodHandler>> = {
   'conversations.history': conversationsHistory,
   'conversations.replies': conversationsReplies,
   'users.info': usersInfo,
+  'usergroups.users.list': usergroupsUsersList,
+  'views.open': viewsOpen,
+  'views.update': viewsUpdate,
 };
 
 export const unknownMethod = (): MethodResult => fail('unknown_method');

@@ -97,6 +97,13 @@ export interface WorkspaceSnapshot {
   ephemerals: Record<string, StoredEphemeral[]>;
 }
 
+/** A modal opened with views.open; `user` is known when its trigger_id was minted by the fake. */
+export interface StoredView {
+  id: string;
+  user: string | undefined;
+  view: Record<string, unknown>;
+}
+
 /** Everything `events` emits; the sandbox page listens to the same names over SSE. */
 export interface FakeSlackEvents {
   call: [RecordedCall];
@@ -106,5 +113,7 @@ export interface FakeSlackEvents {
   ephemeral: [StoredEphemeral];
   ephemeral_delete: [{ channel: string; user: string; ts: string }];
   response: [RecordedResponse];
+  view: [StoredView];
+  view_closed: [{ id: string; user: string | undefined }];
   reset: [];
 }

@@ -757,3 +757,6 @@ function init() {
 }
 
 init();
+
+// modal.js draws the bot's modals with this page's Block Kit rendering, for the person at the keyboard.
+window.sandboxPage = { userId: () => state.userId, renderBlock: (block) => renderBlock(block, {}), plainText, esc, toast };

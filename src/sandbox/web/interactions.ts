@@ -62,7 +62,7 @@ function resolvePeople(fake: FakeSlack, userRef: string, channelRef: string): { 
   return { user, channel };
 }
 
-async function deliver(deps: InteractionDeps, body: string): Promise<DeliveryResult | { failure: string }> {
+export async function deliver(deps: InteractionDeps, body: string): Promise<DeliveryResult | { failure: string }> {
   try {
     return await sendSignedRequest(deps.eventsUrl, body, deps.signingSecret, { timeoutMs: deps.ackTimeoutMs ?? 3000 });
   } catch (error) {
@@ -134,6 +134,8 @@ export async function runSlashCommand(deps: InteractionDeps, input: z.infer<type
     channel: { id: channel.id, name: channel.name },
     text: commandText(input.text),
     responseUrl: fake.responseUrlFor({ user: user.id, channel: channel.id }),
+    // Minted by the fake, so a modal the bot opens with it shows on this person's screen.
+    triggerId: fake.views.mintTrigger({ user: user.id, channel: channel.id }),
     teamId: deps.teamId ?? fake.workspace.team.id,
     teamDomain: fake.workspace.team.domain,
   });
@@ -204,6 +206,7 @@ export async function runBlockAction(deps: InteractionDeps, input: z.infer<typeo
       ...(threadTs === undefined ? {} : { threadTs }),
     }),
     action: { ...button, ...(input.value === undefined ? {} : { value: input.value }) },
+    triggerId: fake.views.mintTrigger({ user: user.id, channel: channel.id }),
     teamId: deps.teamId ?? fake.workspace.team.id,
     teamDomain: fake.workspace.team.domain,
   });

@@ -5,6 +5,7 @@ import { BodyTooLargeError, mediaType, readBody, requestPath, sendJson } from '.
 import { EventStream } from './event-stream';
 import { ActionInput, CommandInput, MessageInput, postPlainMessage, runBlockAction, runSlashCommand, type InteractionDeps, type InteractionOutcome } from './interactions';
 import { findPublicDir, serveStaticFile } from './static-files';
+import { closeView, submitView, ViewCloseInput, ViewSubmitInput } from './views';
 
 export interface SandboxRoutesOptions {
   fakeSlack: FakeSlack;
@@ -30,8 +31,11 @@ const STATIC: Readonly<Record<string, string>> = {
   '/index.html': 'index.html',
   '/sandbox/app.js': 'app.js',
   '/sandbox/app.css': 'app.css',
+  '/sandbox/modal.js': 'modal.js',
+  '/sandbox/modal.css': 'modal.css',
 };
 
+const ViewUserInput = z.object({ user: z.string().min(1) });
 const DismissInput = z.object({ user: z.string().min(1), ts: z.string().min(1) });
 
 class HttpError extends Error {
@@ -81,6 +85,19 @@ export function createSandboxRoutes(options: SandboxRoutesOptions): SandboxRoute
     '/sandbox/command': async (req, res) => sendOutcome(res, await runSlashCommand(deps, await readJson(req, CommandInput))),
     '/sandbox/action': async (req, res) => sendOutcome(res, await runBlockAction(deps, await readJson(req, ActionInput))),
     '/sandbox/message': async (req, res) => sendOutcome(res, postPlainMessage(options.fakeSlack, await readJson(req, MessageInput))),
+    '/sandbox/view/submit': async (req, res) => {
+      const { httpStatus, ...body } = await submitView(deps, await readJson(req, ViewSubmitInput));
+      sendJson(res, httpStatus, body);
+    },
+    '/sandbox/view/close': async (req, res) => {
+      const closed = closeView(deps, await readJson(req, ViewCloseInput));
+      sendJson(res, closed ? 200 : 404, { ok: closed });
+    },
+    '/sandbox/views': async (req, res) => {
+      // The modals open on a person's screen, for a page that (re)loads while one is open.
+      const { user } = await readJson(req, ViewUserInput);
+      sendJson(res, 200, { ok: true, views: options.fakeSlack.views.forUser(user) });
+    },
     '/sandbox/dismiss': async (req, res) => {
       const input = await readJson(req, DismissInput);
       const removed = options.fakeSlack.workspace.deleteEphemeral(input.user, input.ts);

@@ -117,6 +117,8 @@ function restoreReq(over: Partial<RestoreRequest> = {}): RestoreRequest {
     state: 'pending',
     approvalsNeeded: 1,
     approvals: [],
+    rejectionsNeeded: 1,
+    rejections: [],
     createdAt: NOW - 60_000,
     expiresAt: NOW + 3_540_000,
     decidedBy: null,
