@@ -10,8 +10,11 @@ import type { Deps } from './deps';
 import { Metrics } from './http/metrics';
 import { healthRoute, metricsRoute, readinessRoute, type PartState } from './http/routes';
 import { createHttpServer, pathOf, type Route } from './http/server';
+import { guardSlackEvents } from './http/slack-events';
 import { redactText } from './logger';
 import { IntentReconciler } from './backups/reconcile-intents';
+import { createAccessControl, rulesOf } from './access/access';
+import { GroupResolver } from './access/groups';
 import { expireDue } from './restores/decide';
 import { Permalinks } from './restores/permalinks';
 import { refreshAuditMessage } from './restores/publish';
@@ -19,6 +22,7 @@ import { RestoreRunner } from './restores/runner';
 import { createSlackApp, createSlackClient, EVENTS_PATH, type SlackRuntime } from './slack/app';
 import { renderTransitionReply } from './slack/messages/backup-task';
 import { Outbox } from './slack/outbox';
+import { usergroupMembersPort, viewsPort } from './slack/ports';
 import { openStore, type Store } from './store';
 import { FailureWatch } from './tracking/failure-watch';
 import { Poller } from './tracking/poller';
@@ -38,7 +42,7 @@ export interface BotOptions {
   api?: BackupManagerApi;
   /** Backoff of Backup Manager reads (tests shorten it). */
   managerRetry?: { retries?: number; minDelayMs?: number; maxDelayMs?: number };
-  /** Timeouts of Backup Manager requests (tests shorten them; defaults: DEFAULT_TIMEOUTS). */
+  /** Timeouts of Backup Manager requests, and the deadline a command waits on it (tests shorten them; defaults: DEFAULT_TIMEOUTS). */
   managerTimeouts?: BackupManagerTimeouts;
   /** How long a store write waits for a lock held elsewhere (default 5000 ms; tests shorten it). */
   storeBusyTimeoutMs?: number;
@@ -78,14 +82,26 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       onRequest: (i) => metrics.managerRequests.observe({ route: i.route, method: i.method, status: String(i.status) }, i.durationMs / 1000),
     });
 
-  const web = createSlackClient(config.slack, logger);
+  const web = createSlackClient(config.slack, logger, config.slackTimeoutMs);
   const chat = {
     chat: {
       postMessage: (args: Record<string, unknown>) => web.chat.postMessage(args as never),
       update: (args: Record<string, unknown>) => web.chat.update(args as never),
     },
+    conversations: {
+      history: (args: Record<string, unknown>) => web.conversations.history(args as never),
+      replies: (args: Record<string, unknown>) => web.conversations.replies(args as never),
+    },
   };
-  const outbox = new Outbox({ chat, store, logger: logger.child({ component: 'outbox' }), clock, metrics, channelIntervalMs: config.channelIntervalMs });
+  const outbox = new Outbox({
+    chat,
+    store,
+    logger: logger.child({ component: 'outbox' }),
+    clock,
+    metrics,
+    channelIntervalMs: config.channelIntervalMs,
+    callTimeoutMs: config.slackTimeoutMs,
+  });
   const reader = new InstanceReader({
     api,
     logger: logger.child({ component: 'reader' }),
@@ -99,7 +115,23 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     async (channel, ts) => (await web.chat.getPermalink({ channel, message_ts: ts })).permalink,
     logger.child({ component: 'permalinks' }),
   );
-  const deps: Deps = { config, api, reader, store, outbox, poller, logger, metrics, clock, permalinks };
+  const groups = new GroupResolver(usergroupMembersPort(web), clock, logger.child({ component: 'access' }));
+  const access = createAccessControl({ rules: () => rulesOf(config), groups, audit: store.audit, clock, logger: logger.child({ component: 'access' }) });
+  const deps: Deps = {
+    config,
+    api,
+    reader,
+    store,
+    outbox,
+    poller,
+    logger,
+    metrics,
+    clock,
+    permalinks,
+    managerDeadlineMs: options.managerTimeouts?.deadline,
+    access,
+    views: viewsPort(web),
+  };
   const secrets = secretsOf(config);
   const runner = new RestoreRunner(deps, {
     logFile: config.logTailFile,
@@ -169,18 +201,21 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       return 'down';
     }
   };
-  const eventsRoute: Route = (req, res) => {
-    if (!slack.requestListener || pathOf(req) !== EVENTS_PATH) return false;
-    slack.requestListener(req, res);
+  const events = slack.requestListener && guardSlackEvents({ signingSecret: config.slack.signingSecret ?? '', logger }, slack.requestListener);
+  const eventsRoute: Route = async (req, res) => {
+    if (!events || pathOf(req) !== EVENTS_PATH) return false;
+    await events(req, res);
     return true;
   };
   const server = createHttpServer(
     [
       healthRoute(),
       // In Socket Mode the bot hears nothing while its WebSocket is down, whatever auth.test says.
+      // A Slack whose recent writes time out is down even when auth.test still answers.
       readinessRoute({
-        slack: async () => slack.connected() && (await web.auth.test()).ok === true,
+        slack: async () => slack.connected() && !outbox.slackUnresponsive() && (await web.auth.test()).ok === true,
         backupManager: checkManager,
+        slackProbeMs: Math.min(5000, config.slackTimeoutMs),
         store: async () => {
           try {
             store.probeWrite(clock(), READINESS_STORE_BUSY_MS);

@@ -263,6 +263,26 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('restore quorum', () => {
+    it('refuses more RESTORE_APPROVALS than RESTORE_APPROVERS lists, with the other problems', () => {
+      const err = problemsOf({ ...PRODUCTION, RESTORE_APPROVERS: 'UBOB', RESTORE_APPROVALS: '2', PORT: 'abc' });
+      expect(err.problems).toEqual(['PORT must be a positive whole number, got "abc"', 'RESTORE_APPROVALS is 2 but RESTORE_APPROVERS lists only 1: no restore could ever be approved']);
+    });
+
+    it('can not count a user group: with one listed, any RESTORE_APPROVALS is accepted', () => {
+      expect(loadConfig({ ...PRODUCTION, RESTORE_APPROVERS: 'UBOB,S0APPROVERS', RESTORE_APPROVALS: '3' }).restoreApprovals).toBe(3);
+    });
+
+    it('counts a repeated approver once', () => {
+      expect(problemsOf({ ...PRODUCTION, RESTORE_APPROVERS: 'UBOB,UBOB', RESTORE_APPROVALS: '2' }).problems).toHaveLength(1);
+    });
+
+    it('accepts a quorum the list can reach, and any quorum without a list', () => {
+      expect(load({ ...PRODUCTION, RESTORE_APPROVERS: 'UBOB,UCAROL', RESTORE_APPROVALS: '2' }).restoreApprovals).toBe(2);
+      expect(load({ ...PRODUCTION, RESTORE_APPROVALS: '3' }).restoreApprovals).toBe(3);
+    });
+  });
+
   describe('numbers and levels', () => {
     it.each(['0', '-1', '1.5', 'abc', '70000', '3e3x'])('refuses PORT=%j', (port) => {
       expect(problemsOf({ ...PRODUCTION, PORT: port }).message).toMatch(/PORT must be/);

@@ -40,6 +40,18 @@ const urlString = (what: string) =>
     message: `must be an http(s) URL (${what})`,
   });
 
+/** A csv of Slack ids, each checked against `pattern`; every bad one is named. */
+const idList = (pattern: RegExp, what: string) =>
+  csv.superRefine((ids, ctx) => {
+    for (const id of ids) {
+      if (!pattern.test(id)) ctx.addIssue({ code: 'custom', message: `names "${id.slice(0, 40)}", which is not ${what}` });
+    }
+  });
+const PEOPLE = /^[UWS][A-Z0-9]{2,}$/;
+const PEOPLE_WHAT = 'a user id (U…/W…) or a user group id (S…)';
+
+export const RESTORE_REASON_MODES = ['optional', 'required'] as const;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const EnvSchema = z.object({
@@ -53,6 +65,7 @@ const EnvSchema = z.object({
   SLACK_API_URL: urlString('e.g. https://slack.com/api/').transform((v) =>
     v === undefined ? undefined : v.endsWith('/') ? v : `${v}/`,
   ),
+  SLACK_TIMEOUT_MS: positiveInt(10_000),
   PORT: positiveInt(3000).refine((n) => n < 65536, { message: 'must be a TCP port (1-65535)' }),
   BACKUP_MANAGER_URL: urlString('e.g. http://backup-manager.service.dc1.consul:3000').refine(
     (v) => v === undefined || !/^https?:\/\/[^/]*@/.test(v),
@@ -66,7 +79,13 @@ const EnvSchema = z.object({
   ALLOWED_INSTANCES: csv,
   NOTIFY_CHANNEL: optionalString,
   WATCH_INSTANCES: csv,
-  RESTORE_APPROVERS: csv,
+  RESTORE_APPROVERS: idList(PEOPLE, PEOPLE_WHAT),
+  ALLOWED_CHANNELS: idList(/^[CGD][A-Z0-9]{2,}$/, 'a channel id (C…/G…)'),
+  OPERATORS: idList(PEOPLE, PEOPLE_WHAT),
+  RESTORE_REASON: optionalString
+    .transform((v) => (v ?? 'optional').toLowerCase())
+    .refine((v) => (RESTORE_REASON_MODES as readonly string[]).includes(v), { message: `must be one of ${RESTORE_REASON_MODES.join(', ')}` }),
+  RESTORE_REJECTIONS: positiveInt(1),
   RESTORE_APPROVALS: positiveInt(1),
   APPROVAL_TTL_MS: positiveInt(3_600_000),
   POLL_INTERVAL_MS: positiveInt(5_000),
@@ -124,8 +143,16 @@ export interface Config {
   allowedInstances: string[];
   notifyChannel: string | undefined;
   watchInstances: string[];
+  /** User ids and user group ids (S…) who may approve or reject; empty: anyone but the requester. */
   restoreApprovers: string[];
   restoreApprovals: number;
+  /** Channel ids where commands and buttons are accepted; empty: every channel. */
+  allowedChannels: string[];
+  /** User ids and user group ids (S…) who may run `now` and request restores; empty: anyone. */
+  operators: string[];
+  restoreReason: (typeof RESTORE_REASON_MODES)[number];
+  /** Rejections that end a restore request. */
+  restoreRejections: number;
   approvalTtlMs: number;
   pollIntervalMs: number;
   /** Most Backup Manager reads in flight at once (the one instance reader). */
@@ -136,6 +163,8 @@ export interface Config {
   restoreTimeoutMs: number;
   /** Spacing of Slack writes in one channel (Slack allows about one message per second). */
   channelIntervalMs: number;
+  /** How long one Slack Web API call may take before it counts as unanswered. */
+  slackTimeoutMs: number;
   logTailFile: string | undefined;
   logTailCommand: string | undefined;
   logTailLabel: string | undefined;
@@ -215,6 +244,13 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
       problems.push(`WATCH_INSTANCES names "${w}", which is not in ALLOWED_INSTANCES`);
     }
   }
+  // The requester can not approve their own request, so each approval needs another listed
+  // person. A user group's size is only known at run time: with a group listed, nothing to check.
+  if (e.RESTORE_APPROVERS.length > 0 && !e.RESTORE_APPROVERS.some((id) => id.startsWith('S')) && e.RESTORE_APPROVALS > new Set(e.RESTORE_APPROVERS).size) {
+    problems.push(
+      `RESTORE_APPROVALS is ${e.RESTORE_APPROVALS} but RESTORE_APPROVERS lists only ${new Set(e.RESTORE_APPROVERS).size}: no restore could ever be approved`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -232,6 +268,10 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     watchInstances: e.WATCH_INSTANCES.length > 0 ? e.WATCH_INSTANCES : [e.DEFAULT_INSTANCE],
     restoreApprovers: e.RESTORE_APPROVERS,
     restoreApprovals: e.RESTORE_APPROVALS,
+    allowedChannels: e.ALLOWED_CHANNELS,
+    operators: e.OPERATORS,
+    restoreReason: e.RESTORE_REASON as Config['restoreReason'],
+    restoreRejections: e.RESTORE_REJECTIONS,
     approvalTtlMs: e.APPROVAL_TTL_MS,
     pollIntervalMs: e.POLL_INTERVAL_MS,
     managerConcurrency: e.MANAGER_CONCURRENCY,
@@ -239,6 +279,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     stateDb: e.STATE_DB,
     restoreTimeoutMs: e.RESTORE_TIMEOUT_MS,
     channelIntervalMs: e.SLACK_CHANNEL_INTERVAL_MS,
+    slackTimeoutMs: e.SLACK_TIMEOUT_MS,
     logTailFile: e.LOG_TAIL_FILE,
     logTailCommand: e.LOG_TAIL_COMMAND,
     logTailLabel: e.LOG_TAIL_LABEL,

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AccessControl } from './access/access';
 import type { BackupManagerApi } from './backup-manager/api';
 import type { Config } from './config';
 import type { Permalinks } from './restores/permalinks';
@@ -8,6 +9,7 @@ import type { InstanceReader } from './reader/instance-reader';
 import type { Outbox } from './slack/outbox';
 import type { Store } from './store';
 import type { Poller } from './tracking/poller';
+import type { ViewsPort } from './restores/restore-modal';
 
 /** The ports every use case runs over; tests build them without Slack or HTTP. */
 export interface Deps {
@@ -23,6 +25,12 @@ export interface Deps {
   clock: () => number;
   /** Links to restore cards for the NOTIFY_CHANNEL audit message; absent, it goes without. */
   permalinks?: Permalinks;
+  /** How long a command waits on the Backup Manager, all its calls together (default 15 s). */
+  managerDeadlineMs?: number;
+  /** Who may do what, where (ALLOWED_CHANNELS, OPERATORS, RESTORE_APPROVERS). */
+  access: AccessControl;
+  /** Opens modals (views.open). */
+  views: ViewsPort;
 }
 
 /** Says something to one person only (an ephemeral message). */

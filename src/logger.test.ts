@@ -192,3 +192,48 @@ describe('boltLogger', () => {
     expectClean(lines);
   });
 });
+
+/** The keys of a JSON object's top level, in order and with repeats, read from the raw text (JSON.parse keeps only the last). */
+function topLevelKeys(json: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      let k = j + 1;
+      while (json[k] === ' ') k++;
+      if (depth === 1 && json[k] === ':') keys.push(JSON.parse(json.slice(i, j + 1)) as string);
+      i = j;
+    } else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return keys;
+}
+
+describe('one component per line', () => {
+  it('reads keys from raw JSON text, repeats included', () => {
+    expect(topLevelKeys('{"a":1,"b":{"a":2},"c":"x\\"a\\":","a":3}')).toEqual(['a', 'b', 'c', 'a']);
+  });
+
+  it('writes the most specific component once, however the loggers were nested', async () => {
+    const out = collector();
+    const logger = createLogger({ level: 'info', destination: out.stream });
+    const manager = logger.child({ component: 'backup-manager' });
+    // The client adds its component to the logger it is given, which has one already.
+    manager.child({ component: 'backup-manager' }).info('nested twice');
+    manager.child({ component: 'poller' }).info('nested other');
+    boltLogger(logger.child({ component: 'outbox' })).info('bolt under outbox');
+    manager.info({ component: 'inline', nested: { other: 1, component: 'kept' } }, 'in the object too');
+    const lines = await out.flush(logger);
+    expect(lines).toHaveLength(4);
+    for (const line of lines) {
+      const keys = topLevelKeys(line);
+      expect(keys.filter((k) => k === 'component')).toHaveLength(1);
+      expect(new Set(keys).size).toBe(keys.length);
+    }
+    expect(lines.map((l) => (JSON.parse(l) as { component: string }).component)).toEqual(['backup-manager', 'poller', 'bolt', 'inline']);
+    expect((JSON.parse(lines[3] as string) as { nested: { component: string } }).nested.component).toBe('kept');
+  });
+});

@@ -1,5 +1,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { LogLevel as BoltLogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { boundedDestination } from './log-destination';
+import { describeThrown } from './process-policy';
 
 export type { Logger } from 'pino';
 
@@ -71,6 +73,50 @@ function jsonForms(secret: string): string[] {
   return [...new Set([twice, once])];
 }
 
+/** Start and end of each top-level `,"component":"…"` member of a JSON line. */
+function topLevelComponents(line: string): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  let depth = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < line.length && line[j] !== '"') j += line[j] === '\\' ? 2 : 1;
+      if (depth === 1 && line[i - 1] === ',' && line.startsWith('"component":"', i)) {
+        let k = i + '"component":"'.length;
+        while (k < line.length && line[k] !== '"') k += line[k] === '\\' ? 2 : 1;
+        spans.push([i - 1, k + 1]);
+        j = k;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return spans;
+}
+
+/**
+ * One `component` per line: a child made with a component on a logger that has one already
+ * writes both (pino concatenates bindings). The last one is the most specific; JSON readers
+ * keep the last too, so the line means the same without the duplicates.
+ */
+export function dedupeComponent(line: string): string {
+  const first = line.indexOf('"component":');
+  if (first === -1 || first === line.lastIndexOf('"component":')) return line;
+  const spans = topLevelComponents(line);
+  let out = line;
+  for (const [from, to] of spans.slice(0, -1).reverse()) out = out.slice(0, from) + out.slice(to);
+  return out;
+}
+
+/** Keeps of a request or response only what says which one it was: never headers or bodies. */
+const SERIALIZERS = {
+  err: describeThrown,
+  error: describeThrown,
+  req: (req: { method?: unknown; url?: unknown }) => ({ method: String(req.method), path: String(req.url ?? '').split('?')[0]?.slice(0, 200) }),
+  res: (res: { statusCode?: unknown }) => ({ statusCode: res.statusCode }),
+};
+
 export function createLogger(options: LoggerOptions): Logger {
   const secrets = (options.secrets ?? []).flatMap(jsonForms);
   return pino(
@@ -78,12 +124,13 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: { name: 'pgbackup-bot' },
       redact: { paths: REDACT_PATHS, censor: REDACTED },
+      serializers: SERIALIZERS,
       hooks: {
         // Path redaction misses secrets inside strings (an error message quoting a header, say).
-        streamWrite: (line: string) => redactText(line, secrets),
+        streamWrite: (line: string) => redactText(dedupeComponent(line), secrets),
       },
     },
-    options.destination ?? pino.destination({ fd: 1, sync: false }),
+    options.destination ?? boundedDestination(process.stdout),
   );
 }
 
@@ -103,12 +150,18 @@ function safeJson(value: unknown): string {
   }
 }
 
+const MAX_BOLT_TEXT = 2000;
+
 /** Lets Bolt and its Web API client log through our pino logger, with its redaction. */
 export function boltLogger(logger: Logger): BoltLogger {
   let child = logger.child({ component: 'bolt' });
   const write = (level: 'debug' | 'info' | 'warn' | 'error', msg: unknown[]) => {
     const [first, ...rest] = msg;
-    const text = [first, ...rest].map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : safeJson(m))).join(' ');
+    const text = [first, ...rest]
+      .map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : safeJson(m)))
+      .join(' ')
+      // Bolt logs whole objects now and then (an error holding the request); a line stays short.
+      .slice(0, MAX_BOLT_TEXT);
     child[level](text);
   };
   return {

@@ -1,8 +1,18 @@
 import { startBot } from './bot';
 import { ConfigError, loadConfig, secretsOf } from './config';
+import { boundedDestination } from './log-destination';
 import { createLogger } from './logger';
+import { installCrashPolicy } from './process-policy';
 import { killRemainingCommands } from './restores/log-tail';
 import { startSandbox } from './sandbox/start';
+import { StartupError } from './startup-error';
+
+/** How long the outbox drains on the first signal (README: Shutdown). */
+const DRAIN_MS = 10_000;
+/** Beyond the drain: the rest of the stop (closing connections, the store) and the last log lines. */
+const STOP_MARGIN_MS = 5_000;
+/** How long queued log lines get to reach stdout before the process exits anyway. */
+const FINAL_FLUSH_MS = 1_000;
 
 /** Process entry: config → wiring → start; graceful shutdown on the first signal, at once on the second. */
 async function main(): Promise<void> {
@@ -16,9 +26,15 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config) });
+  const destination = boundedDestination(process.stdout);
+  const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config), destination });
+  installCrashPolicy(process, logger);
   const running = config.mode === 'sandbox' ? await startSandbox(config, logger) : await startBot({ config, logger });
 
+  // Exits after a bounded wait for stdout; a stalled log reader must not keep the process alive.
+  const exit = (code: number) => {
+    void destination.flush(FINAL_FLUSH_MS).then(() => process.exit(code));
+  };
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
@@ -28,12 +44,20 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     logger.info({ signal }, 'shutting down');
+    // Whatever part of the stop hangs (a manager that never answers a close, say), the
+    // promise of a bounded shutdown holds.
+    const deadline = setTimeout(() => {
+      logger.error({ afterMs: DRAIN_MS + STOP_MARGIN_MS }, 'shutdown did not finish in time: exiting');
+      killRemainingCommands();
+      exit(1);
+    }, DRAIN_MS + STOP_MARGIN_MS);
+    deadline.unref();
     running
-      .stop({ drainMs: 10_000 })
-      .then(() => process.exit(0))
+      .stop({ drainMs: DRAIN_MS })
+      .then(() => exit(0))
       .catch((err: unknown) => {
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       });
   };
   process.on('SIGTERM', onSignal);
@@ -41,6 +65,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  // A startup problem the operator can fix (e.g. the state file): one line, no stack.
+  if (err instanceof StartupError) {
+    console.error(`pgbackup-bot failed to start: ${err.message}`);
+    process.exit(2);
+  }
   console.error(`pgbackup-bot failed to start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

@@ -1,6 +1,9 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import pino from 'pino';
 import { BackupManagerClient, isRetryable, mapTransportError, type BackupManagerClientOptions, type RequestInfo } from './client';
 import {
@@ -8,6 +11,8 @@ import {
   BadResponseError,
   ConflictError,
   CredentialsRejectedError,
+  DeadlineError,
+  isTlsCode,
   NotFoundError,
   RejectedError,
   UnavailableError,
@@ -267,6 +272,8 @@ describe('getInstance', () => {
     const reason = new Error('user cancelled');
     const client = makeClient(server.url, {
       retry: { retries: 5, minDelayMs: 60_000, maxDelayMs: 60_000 },
+      // A wait that outlasts the deadline is not taken at all: give this one room.
+      timeouts: { deadline: 120_000 },
       // Abort once the client is waiting for the next attempt, not during the first.
       onRequest: () => setImmediate(() => controller.abort(reason)),
     });
@@ -296,6 +303,8 @@ describe('getInstance', () => {
     let client: BackupManagerClient | undefined;
     client = makeClient(server.url, {
       retry: { retries: 5, minDelayMs: 60_000, maxDelayMs: 60_000 },
+      // A wait that outlasts the deadline is not taken at all: give this one room.
+      timeouts: { deadline: 120_000 },
       onRequest: () => setImmediate(() => void client?.close()),
     });
     const error = await failure(client.getInstance('a9s-pg'));
@@ -304,6 +313,82 @@ describe('getInstance', () => {
     // Calls after close fail the same way, without touching the network.
     expect(await failure(client.triggerBackup('a9s-pg'))).toMatchObject({ code: 'CLIENT_CLOSED' });
     client = undefined;
+  });
+});
+
+/** Answers 200 and then drips one byte every `everyMs` and never ends the body. */
+function dripServer(everyMs: number): Promise<TestServer> {
+  return startServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{');
+    const timer = setInterval(() => res.write(' '), everyMs);
+    res.on('close', () => clearInterval(timer));
+  });
+}
+
+/** Milliseconds `promise` took to settle, and its rejection. */
+async function timedFailure(promise: Promise<unknown>): Promise<{ ms: number; error: BackupManagerError }> {
+  const started = Date.now();
+  const error = await failure(promise);
+  return { ms: Date.now() - started, error };
+}
+
+describe('deadlines', () => {
+  // The idle timeouts (10 s) never fire on a drip or within these tests: only the deadlines can end them.
+  it('a body dripped a byte at a time ends each attempt at the request timeout and the read at its deadline', async () => {
+    const server = await dripServer(50);
+    const client = makeClient(server.url, { timeouts: { requestTimeout: 300, deadline: 800 } });
+    const { ms, error } = await timedFailure(client.getInstance('a9s-pg'));
+    expect(error).toBeInstanceOf(DeadlineError);
+    expect(error).toMatchObject({ kind: 'unavailable', code: 'DEADLINE', deadlineMs: 800 });
+    expect(error.message).toBe('Backup Manager did not answer within 0.8 s');
+    expect(ms).toBeGreaterThanOrEqual(750);
+    expect(ms).toBeLessThan(2_000);
+    // The request timeout is worth a retry; the deadline ends them.
+    expect(server.received.length).toBeGreaterThanOrEqual(2);
+    expect(logLines.join('')).toContain('REQUEST_TIMEOUT');
+  });
+
+  it('a single attempt that drips ends at the request timeout', async () => {
+    const server = await dripServer(50);
+    const { ms, error } = await timedFailure(makeClient(server.url, { timeouts: { requestTimeout: 300 } }).getInstance('a9s-pg', { retry: false }));
+    expect(error).toMatchObject({ kind: 'unavailable', code: 'REQUEST_TIMEOUT' });
+    expect(isRetryable(error)).toBe(true);
+    expect(ms).toBeLessThan(1_500);
+  });
+
+  it('a manager that never answers is given up at the deadline', async () => {
+    const server = await startServer(() => undefined);
+    const { ms, error } = await timedFailure(makeClient(server.url, { timeouts: { deadline: 500 } }).getInstance('a9s-pg'));
+    expect(error).toMatchObject({ code: 'DEADLINE' });
+    expect(ms).toBeLessThan(1_500);
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('a backup POST that drips is sent once and ends at the deadline (ambiguous, never retried)', async () => {
+    const server = await dripServer(50);
+    const { ms, error } = await timedFailure(makeClient(server.url, { timeouts: { deadline: 500 } }).triggerBackup('a9s-pg'));
+    expect(error).toMatchObject({ kind: 'unavailable', code: 'DEADLINE' });
+    expect(ms).toBeLessThan(1_500);
+    expect(server.received).toHaveLength(1);
+  });
+
+  it("a caller's signal (a command's budget) ends a POST sooner, with its reason", async () => {
+    const server = await startServer(() => undefined);
+    const reason = new DeadlineError(200);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(reason), 200);
+    await expect(makeClient(server.url).triggerRestore(148, 38, { signal: controller.signal })).rejects.toBe(reason);
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('a wait for a retry that would outlast the deadline is not taken: the last answer is reported at once', async () => {
+    const server = await serve({ status: 503, body: '503 Service Unavailable\n', contentType: 'text/plain' });
+    const client = makeClient(server.url, { retry: { retries: 5, minDelayMs: 5_000, maxDelayMs: 5_000 }, timeouts: { deadline: 2_000 } });
+    const { ms, error } = await timedFailure(client.getInstance('a9s-pg'));
+    expect(error).toMatchObject({ code: 'HTTP_503', status: 503 });
+    expect(ms).toBeLessThan(1_000);
+    expect(server.received).toHaveLength(1);
   });
 });
 
@@ -547,14 +632,46 @@ describe('construction and transport mapping', () => {
     expect(message).toBe('Backup Manager base URL is not a valid URL');
   });
 
-  it('accepts a CA bundle for HTTPS managers', async () => {
-    const client = new BackupManagerClient({
-      baseUrl: 'https://backup-manager.example:3000',
-      username: USER,
-      password: PASSWORD,
-      ca: '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n',
+  describe('an HTTPS manager behind a private CA', () => {
+    const tls = (name: string): string => readFileSync(join(__dirname, '../../test/fixtures/tls', name), 'utf8');
+    let httpsUrl = '';
+    let requests = 0;
+    let server: https.Server | undefined;
+
+    beforeEach(async () => {
+      requests = 0;
+      server = https.createServer({ cert: tls('server.pem'), key: tls('server-key.pem') }, (_req, res) => {
+        requests++;
+        send(res, { status: 200, body: SEED_INSTANCE });
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      httpsUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
-    await client.close();
+
+    afterEach(async () => {
+      server?.closeAllConnections();
+      await new Promise<void>((resolve) => server?.close(() => resolve()));
+    });
+
+    it('reads through the CA bundle it is given', async () => {
+      const view = await makeClient(httpsUrl, { ca: tls('ca.pem') }).getInstance('a9s-pg', { retry: false });
+      expect(view).toMatchObject({ id: 38, guid: '99a44eaf-a310-4952-97d7-72492f989d0a' });
+      expect(requests).toBe(1);
+    });
+
+    it.each([
+      ['an unrelated CA', tls('other-ca.pem')],
+      ['no CA bundle (the system store does not know the private CA)', undefined],
+    ])('refuses the certificate with %s, says it is a TLS problem, and does not retry', async (_name, ca) => {
+      const error = await failure(makeClient(httpsUrl, ca === undefined ? {} : { ca }).getInstance('a9s-pg'));
+      expect(error).toBeInstanceOf(UnavailableError);
+      const code = (error as UnavailableError).code;
+      expect(isTlsCode(code)).toBe(true);
+      expect(error.message).toBe(`Backup Manager's TLS certificate was not accepted (${code}); check BACKUP_MANAGER_CA_FILE`);
+      expect(isRetryable(error)).toBe(false);
+      expect(requests).toBe(0);
+    });
   });
 
   it.each([

@@ -9,10 +9,14 @@ import {
   BadResponseError,
   ConflictError,
   CredentialsRejectedError,
+  DeadlineError,
+  formatMs,
+  isTlsCode,
   NotFoundError,
   RejectedError,
   UnavailableError,
 } from './errors';
+import { DEFAULT_DEADLINE_MS, startBudget, timeoutSignal } from './deadline';
 import { DEFAULT_RETRY_POLICY, linkSignals, retryWithBackoff, type RetryPolicy } from './retry';
 import {
   ErrorBodySchema,
@@ -33,6 +37,13 @@ export interface BackupManagerTimeouts {
   bodyTimeout?: number;
   /** How long an idle pooled connection is kept (the server's keep-alive hint may shorten it). */
   keepAliveTimeout?: number;
+  /**
+   * One attempt from start to the last byte of the body. The idle timeouts above never fire
+   * on a manager that drips a byte every few seconds; this does.
+   */
+  requestTimeout?: number;
+  /** One call, every attempt and wait between them included: what the person waits at most. */
+  deadline?: number;
 }
 
 export const DEFAULT_TIMEOUTS: Required<BackupManagerTimeouts> = {
@@ -40,6 +51,8 @@ export const DEFAULT_TIMEOUTS: Required<BackupManagerTimeouts> = {
   headersTimeout: 10_000,
   bodyTimeout: 10_000,
   keepAliveTimeout: 4_000,
+  requestTimeout: 10_000,
+  deadline: DEFAULT_DEADLINE_MS,
 };
 
 /** One HTTP exchange, for metrics: `route` is templated so label cardinality stays bounded. */
@@ -86,23 +99,12 @@ const TRANSIENT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
+  'REQUEST_TIMEOUT',
 ]);
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'REQUEST_TIMEOUT']);
 /** The server answered, but not in HTTP/1.1 the bot can read. */
 const MALFORMED_RESPONSE_CODES = new Set(['UND_ERR_RES_EXCEEDED_MAX_SIZE', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_HEADERS_OVERFLOW']);
 const CLOSED_CODES = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'CLIENT_CLOSED']);
-
-function isTlsCode(code: string): boolean {
-  return (
-    code.startsWith('ERR_TLS_') ||
-    code.startsWith('ERR_SSL_') ||
-    code.startsWith('CERT_') ||
-    code.startsWith('UNABLE_TO_') ||
-    code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
-    code === 'SELF_SIGNED_CERT_IN_CHAIN' ||
-    code === 'HOSTNAME_MISMATCH'
-  );
-}
 
 /**
  * Whether a failed read is worth another attempt: an outage answer (502/503/504) or a
@@ -178,6 +180,8 @@ export class BackupManagerClient implements BackupManagerApi {
   private readonly retryPolicy: RetryPolicy;
   private readonly log: Logger;
   private readonly onRequest: ((info: RequestInfo) => void) | undefined;
+  private readonly requestTimeoutMs: number;
+  private readonly deadlineMs: number;
   /** Aborts reads (in flight or waiting to retry) on close; POSTs are left to finish. */
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
@@ -205,6 +209,8 @@ export class BackupManagerClient implements BackupManagerApi {
     this.onRequest = options.onRequest;
 
     const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.requestTimeoutMs = t.requestTimeout;
+    this.deadlineMs = t.deadline;
     this.pool = new Pool(url.origin, {
       connections: 8,
       headersTimeout: t.headersTimeout,
@@ -216,9 +222,9 @@ export class BackupManagerClient implements BackupManagerApi {
     });
   }
 
-  async triggerBackup(instanceGuid: string): Promise<TriggerResponse> {
+  async triggerBackup(instanceGuid: string, options: { signal?: AbortSignal } = {}): Promise<TriggerResponse> {
     const guid = requireGuid(instanceGuid);
-    return await this.once({
+    return await this.once(options.signal, {
       method: 'POST',
       route: '/backup_agent/backup',
       path: '/backup_agent/backup',
@@ -231,7 +237,9 @@ export class BackupManagerClient implements BackupManagerApi {
 
   async getInstance(instanceGuid: string, options: { retry?: boolean; signal?: AbortSignal } = {}): Promise<InstanceView> {
     const guid = requireGuid(instanceGuid);
-    const linked = linkSignals(options.signal, this.closing.signal);
+    const budget = startBudget(this.deadlineMs);
+    const deadline = timeoutSignal(this.deadlineMs, () => new DeadlineError(this.deadlineMs));
+    const linked = linkSignals(options.signal, this.closing.signal, deadline.signal);
     const call: Call<InstanceView> = {
       method: 'GET',
       route: '/instances/:guid',
@@ -242,10 +250,11 @@ export class BackupManagerClient implements BackupManagerApi {
       signal: linked.signal,
     };
     try {
-      if (options.retry === false) return await this.once(call);
+      if (options.retry === false) return await this.once(undefined, call);
       return await retryWithBackoff(() => this.attempt(call), {
         ...this.retryPolicy,
         signal: linked.signal,
+        remainingMs: () => budget.remainingMs(),
         shouldRetry: isRetryable,
         onRetry: ({ error, retry, delayMs }) =>
           this.log.info(
@@ -257,13 +266,14 @@ export class BackupManagerClient implements BackupManagerApi {
       });
     } finally {
       linked.dispose();
+      deadline.dispose();
     }
   }
 
-  async triggerRestore(backupId: number, instanceId: number): Promise<RestoreResponse> {
+  async triggerRestore(backupId: number, instanceId: number, options: { signal?: AbortSignal } = {}): Promise<RestoreResponse> {
     requireId('backupId', backupId);
     requireId('instanceId', instanceId);
-    return await this.once({
+    return await this.once(options.signal, {
       method: 'POST',
       route: '/backup_agent/restores',
       path: '/backup_agent/restores',
@@ -285,18 +295,30 @@ export class BackupManagerClient implements BackupManagerApi {
     return this.closed;
   }
 
-  /** A single attempt, logged on failure. The POSTs go through here: never retried. */
-  private async once<T>(call: Call<T>): Promise<T> {
+  /**
+   * A single attempt within the deadline, logged on failure. The POSTs go through here: never
+   * retried, and not cut by close() (a POST that was sent should get its answer).
+   */
+  private async once<T>(signal: AbortSignal | undefined, call: Call<T>): Promise<T> {
+    const deadline = timeoutSignal(this.deadlineMs, () => new DeadlineError(this.deadlineMs));
+    const linked = linkSignals(call.signal, signal, deadline.signal);
     try {
-      return await this.attempt(call);
+      return await this.attempt({ ...call, signal: linked.signal });
     } catch (error) {
       throw this.logFailure(call, error);
+    } finally {
+      linked.dispose();
+      deadline.dispose();
     }
   }
 
   private async attempt<T>(call: Call<T>): Promise<T> {
     if (this.closed) throw mapTransportError({ code: 'CLIENT_CLOSED' });
+    call.signal?.throwIfAborted();
     const started = performance.now();
+    const ms = this.requestTimeoutMs;
+    const timeout = timeoutSignal(ms, () => new UnavailableError(`Backup Manager did not answer within ${formatMs(ms)} (REQUEST_TIMEOUT)`, undefined, undefined, 'REQUEST_TIMEOUT'));
+    const signal = linkSignals(call.signal, timeout.signal);
     let status: number;
     let text: string;
     try {
@@ -310,14 +332,18 @@ export class BackupManagerClient implements BackupManagerApi {
           ...(call.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: call.body === undefined ? null : JSON.stringify(call.body),
-        signal: call.signal ?? null,
+        signal: signal.signal,
       });
       status = response.statusCode;
       text = await response.body.text();
     } catch (error) {
       this.report(call, 'error', started);
-      if (call.signal?.aborted) throw call.signal.reason;
+      // The caller's reason (a cancel, close(), the deadline) before this attempt's timeout.
+      if (signal.signal.aborted) throw signal.signal.reason;
       throw mapTransportError(error);
+    } finally {
+      signal.dispose();
+      timeout.dispose();
     }
     this.report(call, status, started);
     return this.interpret(call, status, text);

@@ -72,3 +72,34 @@ export class BadResponseError extends BackupManagerError {
 export class RejectedError extends BackupManagerError {
   readonly kind = 'rejected' as const;
 }
+
+/**
+ * The overall budget of a call (all attempts and waits) or of a command ran out. Not worth
+ * retrying: the person waiting has been told, and a POST cut off here is ambiguous.
+ */
+export class DeadlineError extends UnavailableError {
+  constructor(
+    /** The budget that ran out, for the sentence shown in Slack. */
+    readonly deadlineMs: number,
+  ) {
+    super(`Backup Manager did not answer within ${formatMs(deadlineMs)}`, undefined, undefined, 'DEADLINE');
+  }
+}
+
+/** `15 s`, `0.6 s`: how long someone waited, as a person says it. */
+export function formatMs(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+/** A certificate or TLS handshake problem: a configuration to fix, not an outage to wait out. */
+export function isTlsCode(code: string): boolean {
+  return (
+    code.startsWith('ERR_TLS_') ||
+    code.startsWith('ERR_SSL_') ||
+    code.startsWith('CERT_') ||
+    code.startsWith('UNABLE_TO_') ||
+    code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
+    code === 'SELF_SIGNED_CERT_IN_CHAIN' ||
+    code === 'HOSTNAME_MISMATCH'
+  );
+}

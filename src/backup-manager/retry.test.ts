@@ -85,6 +85,21 @@ describe('retryWithBackoff', () => {
     expect(calls).toBe(1);
   });
 
+  it('does not take a wait that would outlast the remaining budget: the last error at once', async () => {
+    const errors = [new Error('503 first'), new Error('503 second')];
+    let calls = 0;
+    const waits: number[] = [];
+    const running = retryWithBackoff(
+      async () => {
+        throw errors[calls++] ?? new Error('more');
+      },
+      { retries: 5, minDelayMs: 100, maxDelayMs: 100, shouldRetry: () => true, remainingMs: () => 250 - calls * 100, onRetry: (i) => waits.push(i.delayMs) },
+    );
+    await expect(running).rejects.toBe(errors[1]);
+    expect(calls).toBe(2);
+    expect(waits).toEqual([100]);
+  });
+
   it('does not start when already aborted', async () => {
     const controller = new AbortController();
     controller.abort(new Error('early'));
@@ -95,8 +110,28 @@ describe('retryWithBackoff', () => {
 });
 
 describe('sleep and linkSignals', () => {
-  it('sleep resolves without a signal', async () => {
-    await expect(sleep(0)).resolves.toBeUndefined();
+  it('sleep waits the whole delay without a signal, and no longer', async () => {
+    jest.useFakeTimers();
+    try {
+      let done = false;
+      const slept = sleep(1_000).then(() => {
+        done = true;
+      });
+      await jest.advanceTimersByTimeAsync(999);
+      expect(done).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(done).toBe(true);
+      await expect(slept).resolves.toBeUndefined();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('sleep ends early with the reason when its signal aborts', async () => {
+    const controller = new AbortController();
+    const slept = sleep(60_000, controller.signal);
+    controller.abort(new Error('stop'));
+    await expect(slept).rejects.toThrow('stop');
   });
 
   it('a linked signal follows any input and releases its listeners', () => {

@@ -61,12 +61,14 @@ export interface RetryOptions extends RetryPolicy {
   signal?: AbortSignal;
   onRetry?: (info: RetryInfo) => void;
   random?: () => number;
+  /** Time left in the caller's budget: a wait that would outlast it ends the retries at once. */
+  remainingMs?: () => number;
 }
 
 /**
- * Calls `fn` until it resolves, `shouldRetry` says no, or the retries are spent; then
- * rethrows the last error. An abort (before an attempt or during a wait) rejects with the
- * signal's reason.
+ * Calls `fn` until it resolves, `shouldRetry` says no, the retries are spent or the next wait
+ * would outlast `remainingMs`; then rethrows the last error. An abort (before an attempt or
+ * during a wait) rejects with the signal's reason.
  */
 export async function retryWithBackoff<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -77,6 +79,8 @@ export async function retryWithBackoff<T>(fn: (attempt: number) => Promise<T>, o
       options.signal?.throwIfAborted();
       if (attempt >= options.retries || !options.shouldRetry(error)) throw error;
       const delayMs = backoffDelay(attempt, options, options.random);
+      // The last real answer ("503") says more than a deadline that would cut the wait short.
+      if (options.remainingMs && delayMs >= options.remainingMs()) throw error;
       options.onRetry?.({ error, retry: attempt + 1, delayMs });
       await sleep(delayMs, options.signal);
     }

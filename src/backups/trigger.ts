@@ -1,3 +1,4 @@
+import { DEFAULT_DEADLINE_MS, startBudget, type Budget } from '../backup-manager/deadline';
 import { BackupManagerError } from '../backup-manager/errors';
 import type { InstanceView } from '../backup-manager/schemas';
 import type { Deps, Origin } from '../deps';
@@ -26,9 +27,11 @@ export async function triggerBackup(deps: Deps, origin: Origin, instance: string
     return 'refused';
   }
 
+  // The person gets an answer within one budget, whatever the manager does.
+  const budget = startBudget(deps.managerDeadlineMs ?? DEFAULT_DEADLINE_MS);
   let before: InstanceView;
   try {
-    before = await reader.readNow(instance);
+    before = await reader.readNow(instance, { signal: budget.signal() });
   } catch (err) {
     await origin.reply(renderManagerError(err, instance, `back up ${code(instance)}`));
     return 'error';
@@ -65,7 +68,8 @@ export async function triggerBackup(deps: Deps, origin: Origin, instance: string
 
   let backupId: number;
   try {
-    backupId = (await api.triggerBackup(instance)).id;
+    // A fifth of the budget stays for the read that reconciles a POST cut off by the deadline.
+    backupId = (await api.triggerBackup(instance, { signal: budget.signal(budget.ms / 5) })).id;
   } catch (err) {
     if (!ambiguous(err)) {
       closeIntent();
@@ -73,7 +77,7 @@ export async function triggerBackup(deps: Deps, origin: Origin, instance: string
       return 'error';
     }
     // Never retry the POST: look for the backup it may have started instead.
-    const adopted = await findNewBackup(deps, instance, intent.knownIds);
+    const adopted = await findNewBackup(deps, instance, intent.knownIds, budget);
     if (adopted === undefined) {
       closeIntent();
       logger.warn({ instance, kind: (err as BackupManagerError).kind }, 'backup POST ambiguous and no new backup found');
@@ -149,9 +153,9 @@ export function newBackupOf(view: InstanceView, knownIds: readonly number[]): nu
   return fresh.length === 1 ? fresh[0]?.id : undefined;
 }
 
-async function findNewBackup(deps: Deps, instance: string, knownIds: readonly number[]): Promise<number | undefined> {
+async function findNewBackup(deps: Deps, instance: string, knownIds: readonly number[], budget: Budget): Promise<number | undefined> {
   try {
-    return newBackupOf(await deps.reader.readNow(instance), knownIds);
+    return newBackupOf(await deps.reader.readNow(instance, { signal: budget.signal() }), knownIds);
   } catch {
     return undefined;
   }

@@ -34,6 +34,12 @@ export class Metrics {
     labelNames: ['method'] as const,
     registers: [this.registry],
   });
+  readonly slackUnverifiedReposts = new Counter({
+    name: 'pgbackup_slack_unverified_reposts_total',
+    help: 'Unanswered Slack posts sent again without being able to check whether they had landed (possible duplicates)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly trackedTasks = new Gauge({
     name: 'pgbackup_tracked_tasks',
     help: 'Active tracked backup tasks by status',

@@ -17,6 +17,25 @@ export interface ReadinessChecks {
   backupManager: () => Promise<PartState>;
   /** Whether the state store takes a write; a bot that can not record must not take work. */
   store?: () => Promise<boolean>;
+  /** How long the Slack check may take; a Slack that does not answer by then is down (default 5 s). */
+  slackProbeMs?: number;
+}
+
+/** `check()`, or false when it fails or has not answered within `ms`. */
+function answersWithin(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    check().then(
+      (ok) => {
+        clearTimeout(timer);
+        resolve(ok);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(false);
+      },
+    );
+  });
 }
 
 /** Ready when Slack accepts the token and the Backup Manager answers; the body says which part is down. */
@@ -24,7 +43,7 @@ export function readinessRoute(checks: ReadinessChecks): Route {
   return async (req, res) => {
     if (req.method !== 'GET' || pathOf(req) !== '/readyz') return false;
     const [slack, backupManager, store] = await Promise.all([
-      checks.slack().catch(() => false),
+      answersWithin(checks.slack, checks.slackProbeMs ?? 5000),
       checks.backupManager().catch((): PartState => 'down'),
       checks.store ? checks.store().catch(() => false) : Promise.resolve(undefined),
     ]);

@@ -19,7 +19,8 @@ export function createHttpServer(routes: readonly Route[], logger: Logger): Serv
       }
       sendJson(res, 404, { error: 'not found' });
     })().catch((err: unknown) => {
-      logger.error({ err, path: req.url }, 'HTTP handler failed');
+      // The err serializer keeps only name, message, code and stack: an error may carry the whole request.
+      logger.error({ err, method: req.method, path: pathOf(req) }, 'HTTP handler failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.end();
     });

@@ -55,6 +55,15 @@ interface Entry {
   delivering: Promise<void> | undefined;
 }
 
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** 1/φ: successive multiples mod 1 fill an interval evenly however many instances are added. */
 const GOLDEN = 0.6180339887498949;
 
@@ -121,14 +130,16 @@ export class InstanceReader {
    * `retry` (default true) lets the client retry a passing outage with its own short backoff,
    * as a person waiting on a command would want; scheduled reads never do.
    */
-  async readNow(instance: string, options: { retry?: boolean } = {}): Promise<InstanceView> {
+  async readNow(instance: string, options: { retry?: boolean; signal?: AbortSignal } = {}): Promise<InstanceView> {
     let entry = this.entries.get(instance);
     if (!entry) {
       // Kept in the map while in flight so a second readNow joins it; dropped when it settles.
       entry = { instance, subscribers: new Set(), dueAt: Infinity, failures: 0, inFlight: undefined, delivering: undefined };
       this.entries.set(instance, entry);
     }
-    const outcome = await this.read(entry, 1, options.retry ?? true);
+    const read = this.read(entry, 1, options.retry ?? true);
+    // The caller's deadline ends its wait, not the read others may be waiting on too.
+    const outcome = options.signal ? await raceAbort(read, options.signal) : await read;
     if (!outcome.ok) throw outcome.error;
     return outcome.view;
   }

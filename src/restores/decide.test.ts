@@ -1,3 +1,5 @@
+import { createAccessControl, rulesOf } from '../access/access';
+import { GroupResolver } from '../access/groups';
 import { Writable } from 'node:stream';
 import type { BackupManagerApi } from '../backup-manager/api';
 import { NotFoundError } from '../backup-manager/errors';
@@ -110,7 +112,8 @@ function world(over: Partial<Config> = {}): World {
   const api = new StubApi({ 'a9s-pg': InstanceViewSchema.parse(SEED), pg1: InstanceViewSchema.parse({ ...SEED, id: 41, instance_id: 'pg1' }) });
   const reader = new InstanceReader({ api, logger, activeIntervalMs: 60_000, watchIntervalMs: 60_000, concurrency: 4, clock });
   const poller = new Poller({ reader, store, outbox, logger, clock, notifyChannel: config.notifyChannel });
-  const deps: Deps = { config, api, reader, store, outbox, poller, logger, metrics, clock };
+  const access = createAccessControl({ rules: () => rulesOf(config), groups: new GroupResolver(async () => [], clock, logger), audit: store.audit, clock, logger });
+  const deps: Deps = { config, api, reader, store, outbox, poller, logger, metrics, clock, access, views: { open: async () => undefined } };
   const started: RestoreRequest[] = [];
   return {
     deps,

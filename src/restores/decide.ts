@@ -1,4 +1,6 @@
 import type { Deps, Origin } from '../deps';
+import type { Permission } from '../access/policy';
+import { renderRefusal } from '../slack/messages/access';
 import { renderNotice } from '../slack/messages/help';
 import { code } from '../slack/messages/format';
 import { InstanceLockedError, type RestoreRequest } from '../store';
@@ -10,6 +12,10 @@ export type DecisionOutcome =
   | 'already-approved'
   | 'self-approval'
   | 'not-an-approver'
+  | 'wrong-channel'
+  | 'membership-unknown'
+  | 'rejection-recorded'
+  | 'already-rejected'
   | 'rejected'
   | 'withdrawn'
   | 'not-requester'
@@ -57,6 +63,24 @@ async function refuseForeignCard(deps: Deps, origin: CardClick, req: RestoreRequ
   return 'wrong-card';
 }
 
+/**
+ * The current rules at the time of the click, never what the card shows: the channel must
+ * still be allowed and, for approve and reject, the person an approver now.
+ */
+async function refuseUnauthorised(deps: Deps, origin: CardClick, req: RestoreRequest, permission: Permission, action: string): Promise<DecisionOutcome | undefined> {
+  const verdict = await deps.access.check({ user: origin.user, channel: origin.channel, permission, action, instance: req.instance, requestId: req.id });
+  if (verdict.allowed) return undefined;
+  await origin.reply(renderRefusal(verdict, 'decide on restore requests'));
+  if (verdict.reason === 'channel') return 'wrong-channel';
+  if (verdict.reason === 'membership-unknown') return 'membership-unknown';
+  return 'not-an-approver';
+}
+
+/** A refusal by the restore rules themselves (the access rules audit their own). */
+function auditRefusal(deps: Deps, origin: CardClick, req: RestoreRequest, action: string, reason: string): void {
+  deps.store.audit.record({ at: deps.clock(), actor: origin.user, action: 'access.refused', instance: req.instance, requestId: req.id, details: { reason, action, channel: origin.channel } });
+}
+
 /** Loads the request and answers clicks on foreign, decided or expired cards; a request means "go on". */
 async function pendingRequest(deps: Deps, origin: CardClick, id: number): Promise<RestoreRequest | DecisionOutcome> {
   const { store, clock } = deps;
@@ -91,14 +115,17 @@ async function pendingRequest(deps: Deps, origin: CardClick, id: number): Promis
 export async function approveRestore(deps: Deps, origin: CardClick, id: number, start: StartRestore): Promise<DecisionOutcome> {
   const req = await pendingRequest(deps, origin, id);
   if (typeof req === 'string') return req;
-  const { store, config, clock } = deps;
+  const { store, clock } = deps;
   if (origin.user === req.requester) {
+    auditRefusal(deps, origin, req, 'restore.approve', 'self-approval');
     await origin.reply(renderNotice(':no_entry: You requested this restore, so you can not approve it. Someone else has to.'));
     return 'self-approval';
   }
-  if (config.restoreApprovers.length > 0 && !config.restoreApprovers.includes(origin.user)) {
-    await origin.reply(renderNotice(':no_entry: You are not one of the people allowed to approve restores (RESTORE_APPROVERS).'));
-    return 'not-an-approver';
+  const refused = await refuseUnauthorised(deps, origin, req, 'approve', 'restore.approve');
+  if (refused) return refused;
+  if (req.rejections.some((r) => r.userId === origin.user)) {
+    await origin.reply(renderNotice(':information_source: You rejected this restore; a rejection is not taken back. Nothing changed.'));
+    return 'already-rejected';
   }
   let result: { added: boolean; approved: boolean };
   try {
@@ -125,24 +152,53 @@ export async function approveRestore(deps: Deps, origin: CardClick, id: number, 
   return 'approval-recorded';
 }
 
-/** Reject by anyone but the requester; the requester's own "reject" is a withdrawal. */
+/**
+ * Reject by the people who may approve; the requester's own "reject" is a withdrawal. The
+ * request ends with the RESTORE_REJECTIONS-th rejection, in one conditional update.
+ */
 export async function rejectRestore(deps: Deps, origin: CardClick, id: number): Promise<DecisionOutcome> {
   const req = await pendingRequest(deps, origin, id);
   if (typeof req === 'string') return req;
-  return decide(deps, origin, req, origin.user === req.requester ? 'withdrawn' : 'rejected');
+  if (origin.user === req.requester) {
+    const refused = await refuseUnauthorised(deps, origin, req, 'use', 'restore.withdraw');
+    return refused ?? decide(deps, origin, req, 'withdrawn');
+  }
+  const refused = await refuseUnauthorised(deps, origin, req, 'approve', 'restore.reject');
+  if (refused) return refused;
+  if (req.approvals.some((a) => a.userId === origin.user)) {
+    await origin.reply(renderNotice(':information_source: You approved this restore; an approval is not taken back. Nothing changed.'));
+    return 'already-approved';
+  }
+  const { store, clock } = deps;
+  const result = store.restores.reject(id, origin.user, clock());
+  const after = store.restores.get(id) as RestoreRequest;
+  if (result.rejected) {
+    publishDecision(deps, after, origin.user);
+    return 'rejected';
+  }
+  if (!result.added) {
+    await origin.reply(renderNotice(after.state === 'pending' ? ':information_source: You already rejected this restore.' : DECIDED));
+    return after.state === 'pending' ? 'already-rejected' : 'decided';
+  }
+  publishDecision(deps, after, origin.user);
+  await origin.reply(renderNotice(`:ballot_box_with_check: Rejection recorded; ${after.rejectionsNeeded - after.rejections.length} more end the request.`));
+  return 'rejection-recorded';
 }
 
 export async function withdrawRestore(deps: Deps, origin: CardClick, id: number): Promise<DecisionOutcome> {
   const req = await pendingRequest(deps, origin, id);
   if (typeof req === 'string') return req;
+  const refused = await refuseUnauthorised(deps, origin, req, 'use', 'restore.withdraw');
+  if (refused) return refused;
   if (origin.user !== req.requester) {
+    auditRefusal(deps, origin, req, 'restore.withdraw', 'not-requester');
     await origin.reply(renderNotice(':information_source: Only the requester can withdraw a request; use *Reject* to stop it.'));
     return 'not-requester';
   }
   return decide(deps, origin, req, 'withdrawn');
 }
 
-async function decide(deps: Deps, origin: Origin, req: RestoreRequest, to: 'rejected' | 'withdrawn'): Promise<DecisionOutcome> {
+async function decide(deps: Deps, origin: Origin, req: RestoreRequest, to: 'withdrawn'): Promise<DecisionOutcome> {
   if (!deps.store.restores.decide(req.id, to, origin.user, deps.clock())) {
     await origin.reply(renderNotice(DECIDED));
     return 'decided';

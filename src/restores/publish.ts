@@ -13,10 +13,12 @@ type Add = (job: NewOutboxJob) => unknown;
 export function publishDecision(deps: Deps, req: RestoreRequest, actor: string, add?: Add, options: { audit?: boolean } = {}): void {
   const { store, outbox, clock } = deps;
   const now = clock();
+  // Rejections short of RESTORE_REJECTIONS change the card too; the suffix keeps older keys as they were.
+  const votes = `${req.approvals.length}${req.rejections.length > 0 ? `:r${req.rejections.length}` : ''}`;
   const write = (a: Add) => {
     if (req.cardTs) {
       a({
-        key: `restore:${req.id}:card:${req.state}:${req.approvals.length}`,
+        key: `restore:${req.id}:card:${req.state}:${votes}`,
         channel: req.channel,
         method: 'chat.update',
         payload: { channel: req.channel, ts: req.cardTs, ...renderRestoreCard(req, now) },
@@ -39,7 +41,13 @@ export function publishDecision(deps: Deps, req: RestoreRequest, actor: string, 
       action: `restore.${req.state}`,
       instance: req.instance,
       requestId: req.id,
-      details: { backupId: req.backupId, backupName: req.backupName, approvals: req.approvals.map((x) => x.userId), outcome: req.outcome },
+      details: {
+        backupId: req.backupId,
+        backupName: req.backupName,
+        approvals: req.approvals.map((x) => x.userId),
+        ...(req.rejections.length > 0 ? { rejections: req.rejections.map((x) => x.userId) } : {}),
+        outcome: req.outcome,
+      },
     });
   };
   if (add) write(add);
@@ -68,7 +76,7 @@ function writeAuditMessage(deps: Deps, req: RestoreRequest, a: Add): void {
   }
   if (!posted.resultTs) return;
   a({
-    key: `${auditKey(req.id)}:${req.state}:${req.approvals.length}${link ? ':link' : ''}`,
+    key: `${auditKey(req.id)}:${req.state}:${req.approvals.length}${req.rejections.length > 0 ? `:r${req.rejections.length}` : ''}${link ? ':link' : ''}`,
     channel,
     method: 'chat.update',
     payload: { channel, ts: posted.resultTs, ...content },

@@ -1,4 +1,4 @@
-import type { InstanceView } from '../backup-manager/schemas';
+import type { Backup, InstanceView } from '../backup-manager/schemas';
 import type { Deps, Origin } from '../deps';
 import type { BackupRef } from '../slack/command-parser';
 import { renderManagerError } from '../slack/messages/errors';
@@ -16,29 +16,27 @@ function describe(ref: BackupRef): string {
 }
 
 /**
- * `/pgbackup restore` and the Restore… button: checks the backup exists and is done, stores
- * the request, then posts the approval card. Nothing is restored here.
+ * What a restore request starts from: the instance is not locked by a running restore, and
+ * the backup exists and is done. Anything else is answered privately and ends the request.
  */
-export async function requestRestore(
-  deps: Deps,
+export async function findRestorable(
+  deps: Pick<Deps, 'reader' | 'store'>,
   origin: Origin,
-  input: { instance: string; backup: BackupRef; reason: string },
-): Promise<RequestOutcome> {
-  const { reader, store, config, clock, outbox } = deps;
-  const { instance } = input;
-  const lock = store.restores.lockHolder(instance);
+  instance: string,
+  ref: BackupRef,
+): Promise<{ view: InstanceView; backup: Backup } | RequestOutcome> {
+  const lock = deps.store.restores.lockHolder(instance);
   if (lock) {
     await origin.reply(renderNotice(`:lock: A restore of ${code(instance)} is already in progress (request #${lock.id}); wait for it to end.`));
     return 'refused';
   }
   let view: InstanceView;
   try {
-    view = await reader.readNow(instance);
+    view = await deps.reader.readNow(instance);
   } catch (err) {
     await origin.reply(renderManagerError(err, instance, `prepare the restore of ${code(instance)}`));
     return 'error';
   }
-  const ref = input.backup;
   const backup = view.backups.find((b) => (ref.kind === 'id' ? b.id === ref.id : b.backupName === ref.name));
   if (!backup) {
     await origin.reply(
@@ -52,6 +50,27 @@ export async function requestRestore(
     );
     return 'refused';
   }
+  return { view, backup };
+}
+
+/**
+ * `/pgbackup restore` and the Restore… button: checks the backup exists and is done, stores
+ * the request, then posts the approval card. Nothing is restored here.
+ */
+export async function requestRestore(
+  deps: Deps,
+  origin: Origin,
+  input: { instance: string; backup: BackupRef; reason: string },
+): Promise<RequestOutcome> {
+  const { store, config, clock, outbox } = deps;
+  const { instance } = input;
+  if (config.restoreReason === 'required' && input.reason.trim() === '') {
+    await origin.reply(renderNotice(`:warning: A restore request needs a reason (RESTORE_REASON=required); nothing was requested. \`/pgbackup restore <backup> [instance] <reason…>\``));
+    return 'refused';
+  }
+  const found = await findRestorable(deps, origin, instance, input.backup);
+  if (typeof found === 'string') return found;
+  const { view, backup } = found;
 
   // a9s-pg's database holds every instance's records: its restore forgets their later backups too.
   const laterBackups: LaterBackupsOf[] = instance === A9S_PG ? await readLaterBackups(deps, { instance, view, chosen: backup }) : [];
@@ -69,6 +88,7 @@ export async function requestRestore(
     reason: input.reason,
     channel: origin.channel,
     approvalsNeeded: config.restoreApprovals,
+    rejectionsNeeded: config.restoreRejections,
     createdAt: now,
     expiresAt: now + config.approvalTtlMs,
   });

@@ -241,3 +241,50 @@ export async function sendSignedRequest(
     body: await response.text(),
   };
 }
+
+export interface ViewSubmissionInput {
+  user: SlackPrincipal;
+  view: { id: string; callback_id?: string; private_metadata?: string; blocks?: unknown[]; title?: unknown };
+  /** block_id → action_id → the typed text, as Slack puts plain_text_input values in view.state. */
+  values: Record<string, Record<string, string | null>>;
+  triggerId?: string;
+  teamId?: string;
+  teamDomain?: string;
+}
+
+/** A modal's submission, shaped like Slack's `view_submission` interaction payload. */
+export function viewSubmissionPayload(input: ViewSubmissionInput): Record<string, unknown> {
+  const teamId = input.teamId ?? SANDBOX_TEAM.id;
+  const values: Record<string, Record<string, { type: 'plain_text_input'; value: string | null }>> = {};
+  for (const [blockId, actions] of Object.entries(input.values)) {
+    values[blockId] = Object.fromEntries(Object.entries(actions).map(([actionId, value]) => [actionId, { type: 'plain_text_input' as const, value }]));
+  }
+  return {
+    type: 'view_submission',
+    team: { id: teamId, domain: input.teamDomain ?? SANDBOX_TEAM.domain },
+    user: { id: input.user.id, username: input.user.name, name: input.user.name, team_id: teamId },
+    api_app_id: SANDBOX_APP_ID,
+    token: SANDBOX_VERIFICATION_TOKEN,
+    trigger_id: input.triggerId ?? newTriggerId(),
+    view: {
+      id: input.view.id,
+      team_id: teamId,
+      type: 'modal',
+      blocks: input.view.blocks ?? [],
+      private_metadata: input.view.private_metadata ?? '',
+      callback_id: input.view.callback_id ?? '',
+      state: { values },
+      hash: `${Date.now()}.${input.view.id}`,
+      title: input.view.title ?? { type: 'plain_text', text: 'Modal' },
+      app_id: SANDBOX_APP_ID,
+      bot_id: 'B0BOT',
+    },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+}
+
+export function viewSubmissionBody(input: ViewSubmissionInput): string {
+  return new URLSearchParams([['payload', JSON.stringify(viewSubmissionPayload(input))]]).toString();
+}

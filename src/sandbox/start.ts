@@ -6,8 +6,11 @@ import type { Logger } from 'pino';
 import { startBot, type Bot } from '../bot';
 import type { Config } from '../config';
 import { seedDemoHistory } from '../simulator/demo';
-import { startSimulator, type Simulator } from '../simulator';
-import { DEFAULT_CHANNELS, startFakeSlack } from './fake-slack';
+import { startSimulator, type InstanceJson, type Simulator } from '../simulator';
+import { DEFAULT_CHANNELS, DEFAULT_USERGROUPS, OPERATORS_GROUP, startFakeSlack } from './fake-slack';
+import { sandboxBanner } from './banner';
+import { composerExamples } from './examples';
+import { sandboxApprovers, sandboxPeople } from './people';
 import { createSandboxRoutes } from './web';
 
 export const SANDBOX_INSTANCES = ['a9s-pg', 'pg-orders', 'pg-billing'];
@@ -30,6 +33,15 @@ export interface SandboxOptions {
   scheduleEveryMs?: number;
   /** Print the "open http://localhost:…" box on stdout (default true). */
   banner?: boolean;
+}
+
+function currentView(simulator: Simulator, instance: string): InstanceJson | undefined {
+  try {
+    return simulator.view(instance);
+  } catch {
+    // A DEFAULT_INSTANCE the simulator does not have: the examples then offer no restore.
+    return undefined;
+  }
 }
 
 /**
@@ -55,7 +67,8 @@ export async function startSandbox(base: Config, logger: Logger, options: Sandbo
   const signingSecret = randomBytes(16).toString('hex');
   const botToken = `xoxb-sandbox-${randomBytes(6).toString('hex')}`;
   // The fake Web API has a loopback port of its own; the page reads it in-process.
-  const fakeSlack = await startFakeSlack({ botToken });
+  const approvers = sandboxApprovers(base.restoreApprovers, base.restoreApprovals);
+  const fakeSlack = await startFakeSlack({ botToken, users: sandboxPeople(approvers), usergroups: DEFAULT_USERGROUPS });
   const ops = DEFAULT_CHANNELS[0]?.id ?? 'C0OPS';
   const alerts = DEFAULT_CHANNELS[1]?.id ?? 'C0ALERTS';
   const mounted: { routes?: ReturnType<typeof createSandboxRoutes> } = {};
@@ -72,6 +85,10 @@ export async function startSandbox(base: Config, logger: Logger, options: Sandbo
     logTailFile: agentLog,
     logTailCommand: undefined,
     restoreTimeoutMs: Math.min(base.restoreTimeoutMs, 10 * 60_000),
+    // Every access rule can be seen working with the four people: alice operates (through the
+    // operators group), bob and carol approve, eve may only list.
+    operators: base.operators.length > 0 ? base.operators : [OPERATORS_GROUP],
+    restoreApprovers: approvers,
   };
   // The page needs the bot's /slack/events URL, known once the bot listens: mounted lazily.
   const bot = await startBot({
@@ -81,20 +98,16 @@ export async function startSandbox(base: Config, logger: Logger, options: Sandbo
     extraRoutes: [(req, res) => mounted.routes?.handle(req, res) ?? false],
   });
   const url = `http://localhost:${bot.port}/`;
-  mounted.routes = createSandboxRoutes({ fakeSlack, signingSecret, eventsUrl: `http://127.0.0.1:${bot.port}/slack/events` });
+  mounted.routes = createSandboxRoutes({
+    fakeSlack,
+    signingSecret,
+    eventsUrl: `http://127.0.0.1:${bot.port}/slack/events`,
+    // Read when the page asks, so a backup forgotten by a restore is never offered as an example.
+    examples: () => composerExamples(config.defaultInstance, currentView(simulator, config.defaultInstance)),
+  });
   logger.info({ url, channel: ops }, 'sandbox ready');
   if (options.banner ?? true) {
-    process.stdout.write(
-      [
-        '',
-        '  ┌──────────────────────────────────────────────────────────────┐',
-        `  │  pgbackup-bot SANDBOX — open ${url.padEnd(32)}│`,
-        '  │  No Slack, no real Backup Manager: a local workspace and the  │',
-        '  │  simulator. Type /pgbackup help in #ops. Ctrl-C to stop.      │',
-        '  └──────────────────────────────────────────────────────────────┘',
-        '',
-      ].join('\n') + '\n',
-    );
+    process.stdout.write(['', ...sandboxBanner(url), '', ''].join('\n'));
   }
   return {
     bot,

@@ -8,6 +8,7 @@ import type { StartRestore } from '../restores/decide';
 import { registerActions } from './listeners/actions';
 import { registerCommands } from './listeners/commands';
 import { dedupeReplays, REQUEST_TIMESTAMP } from './listeners/dedupe';
+import { registerViews } from './listeners/views';
 
 export const EVENTS_PATH = '/slack/events';
 
@@ -49,18 +50,20 @@ function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> 
  * receiver is not started; its request listener is mounted on the bot's own server, next to
  * /healthz and /metrics.
  */
-function clientOptions(slack: SlackConfig) {
+function clientOptions(slack: SlackConfig, timeoutMs: number) {
   return {
     ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}),
     // The outbox is the one layer that retries and waits out 429s.
     retryConfig: { retries: 0 },
+    // A Slack that never answers must not hold a call (and the outbox's slot) for ever.
+    timeout: timeoutMs,
     rejectRateLimitedCalls: true,
   };
 }
 
 /** The Web API client of the outbox and the readiness check, configured like the app's own. */
-export function createSlackClient(slack: SlackConfig, logger: Logger): webApi.WebClient {
-  return new webApi.WebClient(slack.botToken, { ...clientOptions(slack), logger: boltLogger(logger) });
+export function createSlackClient(slack: SlackConfig, logger: Logger, timeoutMs: number): webApi.WebClient {
+  return new webApi.WebClient(slack.botToken, { ...clientOptions(slack, timeoutMs), logger: boltLogger(logger) });
 }
 
 /** Who the bot is, from auth.test at start; Bolt then makes no call of its own before serving. */
@@ -74,7 +77,7 @@ export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, s
   const common = {
     token: slack.botToken,
     logger: log,
-    clientOptions: clientOptions(slack),
+    clientOptions: clientOptions(slack, deps.config.slackTimeoutMs),
     // Bolt would verify the token with its own auth.test, whose failure it can not report
     // anywhere useful; the bot checks it itself (startup log, /readyz).
     tokenVerificationEnabled: false,
@@ -124,6 +127,7 @@ export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, s
   app.use(dedupeReplays(deps));
   registerCommands(app, deps);
   registerActions(app, deps, startRestore);
+  registerViews(app, deps);
   return {
     app,
     requestListener,

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { StartupError } from '../startup-error';
 
 export type Db = Database.Database;
 
@@ -144,6 +145,19 @@ const MIGRATIONS: string[] = [
   -- when the answer carried no id (a9s-pg's restore is not recorded). A restart must know it.
   ALTER TABLE restore_requests ADD COLUMN post_confirmed INTEGER NOT NULL DEFAULT 0;
   `,
+  // A post started and not answered for sure (timeout, 5xx, reset, or a crash mid-call): it may
+  // have landed, so it is looked up in Slack before it is posted again.
+  `ALTER TABLE outbox_jobs ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;`,
+  // RESTORE_REJECTIONS: a request ends once this many people have rejected it.
+  `
+  ALTER TABLE restore_requests ADD COLUMN rejections_needed INTEGER NOT NULL DEFAULT 1;
+  CREATE TABLE restore_rejections (
+    request_id  INTEGER NOT NULL REFERENCES restore_requests (id),
+    user_id     TEXT    NOT NULL,
+    rejected_at INTEGER NOT NULL,
+    PRIMARY KEY (request_id, user_id)
+  );
+  `,
 ];
 
 export interface OpenOptions {
@@ -153,14 +167,41 @@ export interface OpenOptions {
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
+/** Why the state file can not be used, in words an operator acts on; the path is always named. */
+export function describeOpenError(path: string, err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  const at = `STATE_DB ${path}`;
+  if (code === 'SQLITE_NOTADB') return `${at} is not an SQLite database (file is not a database); move it away or point STATE_DB at another file`;
+  if (code === 'SQLITE_CORRUPT') return `${at} is corrupt (${message})`;
+  if (code === 'EROFS' || code === 'SQLITE_READONLY' || /readonly|read-only/i.test(message)) return `${at} can not be written: read-only file system or file (${String(code ?? message)})`;
+  if (code === 'EACCES' || code === 'EPERM') return `${at} can not be written: permission denied on ${dirname(path)} (${code})`;
+  if (code === 'ENOTDIR' || code === 'EEXIST') return `${at} can not be created: ${dirname(path)} is not a directory (${code})`;
+  if (code === 'SQLITE_CANTOPEN' || code === 'ENOENT') return `${at} can not be opened or created in ${dirname(path)}: is the directory writable? (${String(code)})`;
+  return `${at} can not be opened: ${message}${typeof code === 'string' ? ` (${code})` : ''}`;
+}
+
 export function openDatabase(path: string, options: OpenOptions = {}): Db {
+  try {
+    return openChecked(path, options);
+  } catch (err) {
+    throw new StartupError(describeOpenError(path, err));
+  }
+}
+
+function openChecked(path: string, options: OpenOptions): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
-  migrate(db);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return db;
 }
 

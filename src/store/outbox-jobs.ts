@@ -16,6 +16,10 @@ export interface OutboxJob {
   resultTs: string | null;
   /** Slack's error when the job was given up. */
   error: string | null;
+  /** A write was started and its outcome is unknown: it may have landed. */
+  inFlight: boolean;
+  /** When the job was stored (epoch ms): nothing older can be its message. */
+  createdAt: number;
 }
 
 interface Row {
@@ -29,6 +33,8 @@ interface Row {
   attempts: number;
   result_ts: string | null;
   error: string | null;
+  in_flight: number;
+  created_at: number;
 }
 
 const toJob = (r: Row): OutboxJob => ({
@@ -42,6 +48,8 @@ const toJob = (r: Row): OutboxJob => ({
   attempts: r.attempts,
   resultTs: r.result_ts,
   error: r.error,
+  inFlight: r.in_flight === 1,
+  createdAt: r.created_at,
 });
 
 export interface NewOutboxJob {
@@ -66,7 +74,9 @@ export class OutboxJobsRepo {
       byId: db.prepare('SELECT * FROM outbox_jobs WHERE id = ?'),
       pending: db.prepare(`SELECT * FROM outbox_jobs WHERE state = 'pending' ORDER BY id`),
       attempt: db.prepare('UPDATE outbox_jobs SET attempts = attempts + 1 WHERE id = ?'),
-      sent: db.prepare(`UPDATE outbox_jobs SET state = 'sent', result_ts = ?, done_at = ? WHERE id = ? AND state = 'pending'`),
+      startAttempt: db.prepare('UPDATE outbox_jobs SET attempts = attempts + 1, in_flight = 1 WHERE id = ?'),
+      settleAttempt: db.prepare('UPDATE outbox_jobs SET in_flight = 0 WHERE id = ?'),
+      sent: db.prepare(`UPDATE outbox_jobs SET state = 'sent', result_ts = ?, done_at = ?, in_flight = 0 WHERE id = ? AND state = 'pending'`),
       failed: db.prepare(`UPDATE outbox_jobs SET state = 'failed', error = ?, done_at = ? WHERE id = ? AND state = 'pending'`),
       countPending: db.prepare(`SELECT COUNT(*) AS n FROM outbox_jobs WHERE state = 'pending'`),
     };
@@ -95,6 +105,16 @@ export class OutboxJobsRepo {
 
   countAttempt(id: number): void {
     this.stmts.attempt.run(id);
+  }
+
+  /** Counts an attempt and marks it in flight, before the write: a crash mid-call leaves the mark. */
+  startAttempt(id: number): void {
+    this.stmts.startAttempt.run(id);
+  }
+
+  /** Slack answered for sure that the write did not happen (e.g. ok:false, 429): nothing to look up. */
+  attemptRefused(id: number): void {
+    this.stmts.settleAttempt.run(id);
   }
 
   markSent(id: number, ts: string | null, at: number): void {

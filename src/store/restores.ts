@@ -90,6 +90,9 @@ export interface RestoreRequest {
   state: RestoreState;
   approvalsNeeded: number;
   approvals: Array<{ userId: string; at: number }>;
+  /** Rejections that end the request (RESTORE_REJECTIONS when it was made). */
+  rejectionsNeeded: number;
+  rejections: Array<{ userId: string; at: number }>;
   createdAt: number;
   expiresAt: number;
   decidedBy: string | null;
@@ -118,6 +121,7 @@ interface Row {
   followup_ts: string | null;
   state: string;
   approvals_needed: number;
+  rejections_needed: number;
   created_at: number;
   expires_at: number;
   decided_by: string | null;
@@ -129,7 +133,7 @@ interface Row {
   outcome: string | null;
 }
 
-export type NewRestoreRequest = Partial<Pick<RestoreRequest, 'laterBackups'>> &
+export type NewRestoreRequest = Partial<Pick<RestoreRequest, 'laterBackups' | 'rejectionsNeeded'>> &
   Pick<
   RestoreRequest,
   | 'instance'
@@ -167,15 +171,20 @@ export class RestoresRepo {
     this.stmts = {
       insert: db.prepare(
         `INSERT INTO restore_requests (instance, instance_numeric_id, backup_id, backup_name, backup_size,
-           backup_created_at, newer_backups, requester, reason, channel, state, approvals_needed, created_at, expires_at)
+           backup_created_at, newer_backups, requester, reason, channel, state, approvals_needed, rejections_needed, created_at, expires_at)
          VALUES (@instance, @instanceNumericId, @backupId, @backupName, @backupSize, @backupCreatedAt, @newerBackups,
-           @requester, @reason, @channel, 'pending', @approvalsNeeded, @createdAt, @expiresAt)`,
+           @requester, @reason, @channel, 'pending', @approvalsNeeded, @rejectionsNeeded, @createdAt, @expiresAt)`,
       ),
       byId: db.prepare('SELECT * FROM restore_requests WHERE id = ?'),
       approvals: db.prepare('SELECT user_id, approved_at FROM restore_approvals WHERE request_id = ? ORDER BY approved_at, user_id'),
       addApproval: db.prepare(
         'INSERT INTO restore_approvals (request_id, user_id, approved_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
       ),
+      rejections: db.prepare('SELECT user_id, rejected_at FROM restore_rejections WHERE request_id = ? ORDER BY rejected_at, user_id'),
+      addRejection: db.prepare(
+        'INSERT INTO restore_rejections (request_id, user_id, rejected_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      countRejections: db.prepare('SELECT COUNT(*) AS n FROM restore_rejections WHERE request_id = ?'),
       countApprovals: db.prepare('SELECT COUNT(*) AS n FROM restore_approvals WHERE request_id = ?'),
       setCard: db.prepare('UPDATE restore_requests SET card_ts = ? WHERE id = ? AND card_ts IS NULL'),
       setFollowup: db.prepare('UPDATE restore_requests SET followup_ts = ? WHERE id = ? AND followup_ts IS NULL'),
@@ -209,9 +218,9 @@ export class RestoresRepo {
   }
 
   create(req: NewRestoreRequest): RestoreRequest {
-    const { laterBackups, ...row } = req;
+    const { laterBackups, rejectionsNeeded, ...row } = req;
     const newer = laterBackups && laterBackups.length > 0 ? { instances: laterBackups } : req.newerBackups;
-    const info = this.stmts.insert.run({ ...row, newerBackups: JSON.stringify(newer) });
+    const info = this.stmts.insert.run({ ...row, rejectionsNeeded: rejectionsNeeded ?? 1, newerBackups: JSON.stringify(newer) });
     return this.get(Number(info.lastInsertRowid)) as RestoreRequest;
   }
 
@@ -221,6 +230,10 @@ export class RestoresRepo {
     const approvals = (this.stmts.approvals.all(id) as Array<{ user_id: string; approved_at: number }>).map((a) => ({
       userId: a.user_id,
       at: a.approved_at,
+    }));
+    const rejections = (this.stmts.rejections.all(id) as Array<{ user_id: string; rejected_at: number }>).map((a) => ({
+      userId: a.user_id,
+      at: a.rejected_at,
     }));
     return {
       id: r.id,
@@ -239,6 +252,8 @@ export class RestoresRepo {
       state: r.state as RestoreState,
       approvalsNeeded: r.approvals_needed,
       approvals,
+      rejectionsNeeded: r.rejections_needed,
+      rejections,
       createdAt: r.created_at,
       expiresAt: r.expires_at,
       decidedBy: r.decided_by,
@@ -277,6 +292,22 @@ export class RestoresRepo {
         if (isUniqueViolation(err)) throw new InstanceLockedError(req.instance);
         throw err;
       }
+    }).immediate();
+  }
+
+  /**
+   * Records a rejection and, when it reaches RESTORE_REJECTIONS, moves the request to
+   * `rejected` in the same transaction; `rejected` is true for exactly one caller.
+   */
+  reject(id: number, userId: string, at: number): { added: boolean; rejected: boolean } {
+    return this.db.transaction(() => {
+      const req = this.stmts.byId.get(id) as Row | undefined;
+      if (!req || req.state !== 'pending') return { added: false, rejected: false };
+      const added = this.stmts.addRejection.run(id, userId, at).changes === 1;
+      const n = (this.stmts.countRejections.get(id) as { n: number }).n;
+      if (n < req.rejections_needed) return { added, rejected: false };
+      const rejected = this.stmts.move.run({ id, from: 'pending', to: 'rejected', by: userId, decidedAt: at }).changes === 1;
+      return { added, rejected };
     }).immediate();
   }
 

@@ -59,13 +59,16 @@ export class Poller {
 
   private onRead(instance: string, outcome: ReadOutcome): void {
     if (this.stopped) return;
-    if (outcome.ok) this.apply(instance, outcome.view, outcome.at);
-    else if (outcome.error instanceof NotFoundError) {
-      // The instance is gone: its tasks are missing, and end as such after a few reads.
-      this.apply(instance, { id: -1, instanceGuid: instance, guid: null, backups: [], restores: [] }, outcome.at);
-    } else {
-      const kind = outcome.error instanceof BackupManagerError ? outcome.error.kind : 'internal';
-      this.options.logger.warn({ instance, kind, err: outcome.error instanceof BackupManagerError ? undefined : outcome.error }, 'poll failed');
+    try {
+      if (outcome.ok) this.apply(instance, outcome.view, outcome.at);
+      else if (outcome.error instanceof NotFoundError) {
+        // The instance is gone: its tasks are missing, and end as such after a few reads.
+        this.apply(instance, { id: -1, instanceGuid: instance, guid: null, backups: [], restores: [] }, outcome.at);
+      } else throw outcome.error;
+    } catch (err) {
+      // A manager error, or a store that could not take the transition (locked): the next read tries again.
+      const kind = err instanceof BackupManagerError ? err.kind : 'internal';
+      this.options.logger.warn({ instance, kind, err: err instanceof BackupManagerError ? undefined : err }, 'poll failed');
     }
     // A task tracked after this read keeps the subscription; one that ended lets it go.
     if (this.options.store.tasks.listActive(instance).length === 0) {

@@ -60,6 +60,21 @@ export class SandboxPage {
     await this.page.locator(`#thread-messages .msg[data-ts="${ts}"]`).waitFor({ timeout: WAIT_MS });
   }
 
+  /**
+   * Fills the restore request form that Restore… opens (issue 13) and submits it with Enter, as a
+   * person would; for a9s-pg the confirmation field takes the instance's name.
+   */
+  async submitRestoreForm(options: { confirm?: string; reason?: string } = {}): Promise<void> {
+    const modal = this.page.locator('#view-modal');
+    const reason = modal.locator('textarea[data-block-id="reason"], input[data-block-id="reason"]');
+    await reason.waitFor({ timeout: WAIT_MS });
+    if (options.reason !== undefined) await reason.fill(options.reason);
+    const last = options.confirm === undefined ? reason : modal.locator('input[data-block-id="confirm"]');
+    if (options.confirm !== undefined) await last.fill(options.confirm);
+    await last.press('Enter');
+    await modal.locator('textarea, input').first().waitFor({ state: 'detached', timeout: WAIT_MS });
+  }
+
   /** Clicks a Block Kit button of a message; with `confirm`, answers its dialog with the confirm button. */
   async clickButton(message: Locator, actionId: string, options: { confirm?: boolean } = {}): Promise<void> {
     await message.locator(`button.blk-btn[data-action-id="${actionId}"]`).click({ timeout: WAIT_MS });

@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { startFakeSlack, type StartedFakeSlack } from '../../src/sandbox/fake-slack';
 import type { RecordedCall } from '../../src/sandbox/fake-slack';
-import { blockActionsBody, signSlackRequest, slashCommandBody } from '../../src/sandbox/slack-requests';
+import { blockActionsBody, signSlackRequest, slashCommandBody, viewSubmissionBody } from '../../src/sandbox/slack-requests';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
@@ -27,7 +27,7 @@ export interface HarnessOptions {
   simulator?: SimulatorOptions;
   slack?: Parameters<typeof startFakeSlack>[0];
   /** Extra options of the in-process bot (e.g. shorter manager or store timeouts); they win over the harness's. */
-  bot?: Pick<BotOptions, 'managerTimeouts' | 'managerRetry' | 'storeBusyTimeoutMs' | 'slackConnectTimeoutMs'>;
+  bot?: Pick<BotOptions, 'managerTimeouts' | 'managerRetry' | 'storeBusyTimeoutMs' | 'slackConnectTimeoutMs' | 'clock'>;
   /** false: start only the simulator and the fake Slack (a test runs the bot as a process and sets `botUrl`). */
   startBot?: boolean;
 }
@@ -84,9 +84,9 @@ export class Harness {
     };
   }
 
-  /** Starts (or, after stop(), restarts) the bot on the same state file. */
-  async startBot(): Promise<void> {
-    this.config = { ...loadConfig(this.env()), port: 0 };
+  /** Starts (or, after stop(), restarts) the bot on the same state file; `env` adds to the harness's. */
+  async startBot(env: Record<string, string> = {}): Promise<void> {
+    this.config = { ...loadConfig({ ...this.env(), ...env }), port: 0 };
     const sink = new Writable({
       write: (chunk: Buffer, _enc, done) => {
         const line = chunk.toString();
@@ -141,6 +141,18 @@ export class Harness {
       action: { actionId, blockId: button.blockId, value: value ?? button.value, text: button.text },
     });
     return this.post(body);
+  }
+
+  /** Submits a modal the bot opened (the `view` of its views.open call) with typed values; resolves with the ack. */
+  async submitView(
+    opened: RecordedCall,
+    values: Record<string, Record<string, string | null>>,
+    user = ALICE,
+  ): Promise<{ status: number; ack: { response_action?: string; errors?: Record<string, string> } }> {
+    const view = (opened.args as { view: { callback_id?: string; private_metadata?: string; blocks?: unknown[] } }).view;
+    const id = ((opened.response as { view?: { id?: string } }).view?.id ?? 'V0000') as string;
+    const res = await this.post(viewSubmissionBody({ user, view: { ...view, id }, values }));
+    return { status: res.status, ack: res.text ? (JSON.parse(res.text) as { response_action?: string; errors?: Record<string, string> }) : {} };
   }
 
   /** Waits for a Web API call matching the predicate (already made or still to come). */

@@ -56,8 +56,17 @@ describe('restores: two-person rule, exactly once, log-tail follow-up', () => {
     const { card } = await requestCard(h);
     await h.click(card, 'restore_approve', ALICE);
     await h.waitForEphemeral(ALICE.id, /can not approve/);
-    expect(restorePosts(h)).toHaveLength(0);
     expect(h.bot.deps.store.restores.inState('pending')).toHaveLength(1);
+    // A late effect of the refused click would show by now: Bob's approval is processed after
+    // it, and the restore that follows must be his alone.
+    await h.click(card, 'restore_approve', BOB);
+    await cardUpdate(h, card, /Restore running|Approved/);
+    await h.waitFor('chat.postMessage', inThread(card, /Backup-agent log/));
+    expect(restorePosts(h)).toHaveLength(1);
+    const [req] = h.bot.deps.store.restores.inState('running');
+    expect(req?.approvals.map((a) => a.userId)).toEqual([BOB.id]);
+    expect(req?.decidedBy).toBe(BOB.id);
+    expect(h.bot.deps.store.audit.latest().filter((e) => e.actor === ALICE.id && e.action === 'restore.approved')).toHaveLength(0);
   });
 
   it("runs exactly one restore with numeric ids on a second person's approval, then follows the log to success", async () => {
@@ -76,7 +85,10 @@ describe('restores: two-person rule, exactly once, log-tail follow-up', () => {
     await h.waitFor('chat.update', (a) => a.ts === followupTs && /reports \*success\*/.test(textOf(a)) && /POST \/v1\/restore/.test(textOf(a)));
     await h.waitFor('chat.postMessage', inThread(card, /succeeded/));
     await cardUpdate(h, card, /Restore finished/);
-    expect(h.callsOf('chat.postMessage', inThread(card, /U0ALICE.*(finished|succeeded)|succeeded/)).length).toBeGreaterThan(0);
+    // The summary in the thread says it succeeded and names who asked and who approved.
+    const summaries = h.callsOf('chat.postMessage', inThread(card, new RegExp(`Restore of .*${PG}.* to backup ${backupId} succeeded`)));
+    expect(summaries).toHaveLength(1);
+    expect(textOf(summaries[0]?.args as Args)).toMatch(/Requested by <@U0ALICE>, approved by <@U0BOB>/);
     await h.waitFor('chat.update', (a) => a.channel === ALERTS.id && /succeeded/.test(a.text ?? ''));
     expect(restorePosts(h)).toHaveLength(1);
     expect(h.bot.deps.store.audit.latest().map((e) => e.action)).toEqual(expect.arrayContaining(['restore.pending', 'restore.approved', 'restore.running', 'restore.succeeded']));

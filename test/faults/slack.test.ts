@@ -1,5 +1,6 @@
+import { DEFAULT_CHANNELS } from '../../src/sandbox/fake-slack';
 import { ALICE, ALERTS, Harness, OPS, textOf, type Args, type HarnessOptions } from '../e2e/harness';
-import { delivered, expectHealthy, expectNothingLeaked, isParent, outboxSettled, replyIn } from './util';
+import { delivered, expectHealthy, expectNothingLeaked, httpGet, isParent, outboxSettled, replyIn } from './util';
 
 /**
  * Slack misbehaving: rate limits, server errors, a channel the bot was never invited to. No
@@ -127,5 +128,96 @@ describe('fault: Slack misbehaves', () => {
     expect(backupPosts()).toHaveLength(1);
     expectNothingLeaked(h);
     await expectHealthy(h.bot.url);
+  });
+
+  /** Backup parents a person sees in #ops, whatever Slack answered the bot. */
+  const parentsShown = () =>
+    h.slack
+      .snapshot()
+      .channels.find((c) => c.id === OPS.id)
+      ?.messages.filter((m) => m.thread_ts === undefined && /Backup of/.test(`${m.text}${JSON.stringify(m.blocks ?? [])}`)) ?? [];
+
+  it('HTTP 500 after Slack took the parent: the bot finds it by its metadata and posts exactly one parent', async () => {
+    await start();
+    h.slack.failNext('chat.postMessage', { status: 500, accept: true });
+    await h.command('now');
+    await h.waitFor('conversations.history', (a) => a.channel === OPS.id && a.include_all_metadata === true);
+    const [parent] = parentsShown();
+    expect(parent).toBeDefined();
+    // The thread goes on under the parent that landed.
+    await h.waitFor('chat.postMessage', replyIn(parent?.ts ?? '', 'queued'));
+    await outboxSettled(h);
+
+    expect(parentsShown()).toHaveLength(1);
+    expect(h.callsOf('chat.postMessage', parentOf)).toHaveLength(1);
+    expect(parent?.metadata).toEqual({ event_type: 'pgbackup_outbox', event_payload: { key: expect.stringMatching(/^task:\d+/) } });
+    expect(backupPosts()).toHaveLength(1);
+    expectNothingLeaked(h);
+  });
+
+  it('restart while the parent post is in flight (Slack took it, the answer never came): one parent, and the thread goes on', async () => {
+    await start({ env: { SLACK_TIMEOUT_MS: '500' } });
+    h.slack.failNext('chat.postMessage', { accept: true, hang: true });
+    await h.command('now');
+    await h.slack.waitForCall((c) => c.method === 'chat.postMessage' && c.status === 0 && parentOf(c.args as Args));
+    // As kill -9 would leave it: the job is pending and marked in flight in the state file.
+    await h.bot.stop({ drainMs: 0 });
+    await h.startBot();
+
+    const lookup = await h.waitFor('conversations.history', (a) => a.channel === OPS.id);
+    expect(lookup.response.ok).toBe(true);
+    const [parent] = parentsShown();
+    await h.waitFor('chat.postMessage', replyIn(parent?.ts ?? '', 'queued'));
+    await outboxSettled(h);
+    expect(parentsShown()).toHaveLength(1);
+    expect(h.callsOf('chat.postMessage', parentOf)).toHaveLength(1);
+    const task = h.bot.deps.store.tasks.listActive()[0];
+    expect(task?.parentTs).toBe(parent?.ts);
+    expect(backupPosts()).toHaveLength(1);
+  });
+
+  const nine = [...DEFAULT_CHANNELS, ...Array.from({ length: 7 }, (_, i) => ({ id: `C0EXTRA${i}`, name: `extra-${i}`, topic: '', members: ['U0BOT'] }))];
+
+  it('8 channels each with a hung chat.postMessage: a 9th channel still gets its message, and the hung ones are looked up before they are posted again', async () => {
+    await start({ env: { SLACK_TIMEOUT_MS: '400' }, slack: { channels: nine } });
+    const hung = nine.slice(0, 8).map((c) => c.id);
+    for (const channel of hung) h.slack.failNext('chat.postMessage', { hang: true, channel });
+    const { outbox } = h.bot.deps;
+    for (const channel of hung) outbox.enqueue({ key: `hung:${channel}`, channel, method: 'chat.postMessage', payload: { channel, text: `to ${channel}` } });
+    await h.slack.waitForCall(() => h.slack.calls.filter((c) => c.status === 0).length === 8);
+    const ninth = nine[8]?.id ?? '';
+    const job = outbox.enqueue({ key: 'ninth', channel: ninth, method: 'chat.postMessage', payload: { channel: ninth, text: 'ninth channel' } });
+
+    expect(await outbox.settled(job!.id)).toMatchObject({ state: 'sent' });
+    expect(delivered(h, 'chat.postMessage', (a) => a.channel === ninth)).toHaveLength(1);
+    await outboxSettled(h);
+    for (const channel of hung) {
+      const calls = h.slack.calls.filter((c) => c.args.channel === channel).map((c) => `${c.method}:${c.status}`);
+      // Timed out, looked up (not there), posted once more.
+      expect(calls).toEqual(['chat.postMessage:0', 'conversations.history:200', 'chat.postMessage:200']);
+    }
+    await h.waitForLog(/"slackError":"timeout".*Slack write failed; retrying/);
+  });
+
+  it('/readyz says "slack":"down" while Slack writes time out, and answers in bounded time when auth.test hangs', async () => {
+    await start({ env: { SLACK_TIMEOUT_MS: '1500' } });
+    h.slack.failNext('chat.postMessage', { hang: true });
+    h.slack.failNext('chat.postMessage', { hang: true });
+    h.bot.deps.outbox.enqueue({ key: 'r', channel: OPS.id, method: 'chat.postMessage', payload: { channel: OPS.id, text: 'hello' } });
+    // The second attempt is hanging now: the first one timed out, and nothing has been answered since.
+    await h.slack.waitForCall(() => h.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.status === 0).length === 2);
+    const down = await httpGet(`${h.bot.url}/readyz`);
+    expect(down.status).toBe(503);
+    expect(JSON.parse(down.text)).toMatchObject({ ready: false, slack: 'down' });
+
+    await outboxSettled(h);
+    expect((await httpGet(`${h.bot.url}/readyz`)).status).toBe(200);
+
+    h.slack.failNext('auth.test', { hang: true });
+    const started = Date.now();
+    const probe = await httpGet(`${h.bot.url}/readyz`);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(probe.status).toBe(503);
+    expect(JSON.parse(probe.text)).toMatchObject({ slack: 'down' });
   });
 });

@@ -24,10 +24,11 @@ export async function until<T>(what: string, probe: () => T | undefined | Promis
   throw new Error(`gave up waiting for ${what}`);
 }
 
-export function spawnBot(mainJs: string, env: Record<string, string>, port: number): BotProcess {
+/** `stdout`: a file descriptor the child writes its stdout to instead of a pipe read here. */
+export function spawnBot(mainJs: string, env: Record<string, string>, port: number, options: { stdout?: number } = {}): BotProcess {
   const child = spawn(process.execPath, [mainJs], {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'],
   });
   const output: string[] = [];
   child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));

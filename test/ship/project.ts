@@ -64,7 +64,8 @@ export function sourceFiles(dir: string): string[] {
  */
 export function slackMethodsCalled(): Map<string, string[]> {
   const families = 'admin|apps|auth|bookmarks|bots|calls|chat|conversations|dnd|emoji|files|pins|reactions|reminders|search|stars|team|usergroups|users|views';
-  const call = new RegExp(`\\b(${families})\\.([a-zA-Z]+)\\s*\\(`, 'g');
+  // usergroups.users.list is one method (scope usergroups:read), not users.list.
+  const call = new RegExp(`\\b(${families})\\.((?:users\\.)?[a-zA-Z]+)\\s*\\(`, 'g');
   const methods = new Map<string, string[]>();
   for (const file of sourceFiles('src')) {
     if (/^src[\\/](sandbox|simulator)[\\/]/.test(file)) continue;

@@ -22,3 +22,11 @@ export const DEFAULT_CHANNELS: readonly SlackChannel[] = [
   { id: 'C0OPS', name: 'ops', topic: 'Database operations', members: EVERYONE },
   { id: 'C0ALERTS', name: 'backup-alerts', topic: 'Backup failures and restore audit trail', members: EVERYONE },
 ];
+
+/** The sandbox's user groups: Alice operates, Bob and Carol approve, Eve is in neither. */
+export const OPERATORS_GROUP = 'S0OPERATORS';
+export const APPROVERS_GROUP = 'S0APPROVERS';
+export const DEFAULT_USERGROUPS: Readonly<Record<string, readonly string[]>> = {
+  [OPERATORS_GROUP]: ['U0ALICE'],
+  [APPROVERS_GROUP]: ['U0BOB', 'U0CAROL'],
+};

@@ -359,3 +359,70 @@ describe('fake Slack in Socket Mode (apps.connections.open)', () => {
     await expect(client(fake, APP_TOKEN).apps.connections.open({})).rejects.toMatchObject({ data: { ok: false, error: 'unknown_method' } });
   });
 });
+
+describe('fake Slack: metadata, history and ambiguous answers', () => {
+  let fake: StartedFakeSlack;
+  afterEach(() => fake.close());
+
+  const meta = (key: string) => ({ event_type: 'pgbackup_outbox', event_payload: { key } });
+
+  it('stores message metadata and serves it from conversations.history and .replies only with include_all_metadata', async () => {
+    fake = await startFakeSlack({ botToken: TOKEN });
+    const web = client(fake);
+    const parent = await web.chat.postMessage({ channel: 'C0OPS', text: 'parent', metadata: meta('p') });
+    await web.chat.postMessage({ channel: 'C0OPS', text: 'reply', thread_ts: parent.ts, metadata: meta('r') });
+    await web.chat.postMessage({ channel: 'C0OPS', text: 'later' });
+
+    const history = await web.conversations.history({ channel: 'C0OPS', include_all_metadata: true });
+    // Newest first; the thread reply is not a channel message.
+    expect(history.messages?.map((m) => [m.text, m.metadata?.event_payload])).toEqual([
+      ['later', undefined],
+      ['parent', { key: 'p' }],
+    ]);
+    const bare = await web.conversations.history({ channel: 'C0OPS' });
+    expect(bare.messages?.some((m) => m.metadata !== undefined)).toBe(false);
+
+    const replies = await web.conversations.replies({ channel: 'C0OPS', ts: parent.ts as string, include_all_metadata: true });
+    expect(replies.messages?.map((m) => [m.text, m.metadata?.event_type, m.metadata?.event_payload])).toEqual([
+      ['parent', 'pgbackup_outbox', { key: 'p' }],
+      ['reply', 'pgbackup_outbox', { key: 'r' }],
+    ]);
+    await expect(web.chat.postMessage({ channel: 'C0OPS', text: 'x', metadata: { event_type: '' } as never })).rejects.toMatchObject({
+      data: { error: 'invalid_metadata_format' },
+    });
+  });
+
+  it('pages history with limit and cursor, and honours oldest', async () => {
+    let t = 1_700_000_000_000;
+    fake = await startFakeSlack({ botToken: TOKEN, now: () => (t += 1000) });
+    const web = client(fake);
+    const ts: string[] = [];
+    for (let i = 0; i < 5; i++) ts.push((await web.chat.postMessage({ channel: 'C0OPS', text: `m${i}` })).ts as string);
+    const first = await web.conversations.history({ channel: 'C0OPS', limit: 2, oldest: ts[0] });
+    expect(first.messages?.map((m) => m.text)).toEqual(['m4', 'm3']);
+    expect(first.has_more).toBe(true);
+    const second = await web.conversations.history({ channel: 'C0OPS', limit: 2, oldest: ts[0], cursor: first.response_metadata?.next_cursor });
+    expect(second.messages?.map((m) => m.text)).toEqual(['m2', 'm1']);
+    expect(second.has_more).toBe(false);
+  });
+
+  it('can accept a post and still answer 500, answer late, hang, and aim a fault at one channel', async () => {
+    fake = await startFakeSlack({ botToken: TOKEN });
+    const web = client(fake);
+    fake.failNext('chat.postMessage', { status: 500, accept: true });
+    await expect(web.chat.postMessage({ channel: 'C0OPS', text: 'landed' })).rejects.toMatchObject({ code: 'slack_webapi_http_error', statusCode: 500 });
+    expect(fake.snapshot().channels.find((c) => c.id === 'C0OPS')?.messages.map((m) => m.text)).toEqual(['landed']);
+
+    fake.failNext('chat.postMessage', { hang: true, channel: 'C0ALERTS' });
+    // The fault waits for its channel: a post elsewhere passes.
+    await expect(web.chat.postMessage({ channel: 'C0OPS', text: 'other' })).resolves.toMatchObject({ ok: true });
+    const hung = client(fake, TOKEN, { timeout: 200 }).chat.postMessage({ channel: 'C0ALERTS', text: 'never answered' });
+    await expect(hung).rejects.toMatchObject({ code: 'slack_webapi_request_error' });
+    expect(fake.calls.at(-1)).toMatchObject({ method: 'chat.postMessage', status: 0 });
+
+    fake.failNext('auth.test', { delayMs: 150, status: 503 });
+    const started = Date.now();
+    await expect(web.auth.test()).rejects.toMatchObject({ statusCode: 503 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  });
+});

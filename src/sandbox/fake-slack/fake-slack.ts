@@ -19,6 +19,8 @@ import type {
   TeamInfo,
   WorkspaceSnapshot,
 } from './types';
+import { Usergroups } from './usergroups';
+import { Views } from './views';
 import { Workspace } from './workspace';
 
 export interface FakeSlackOptions {
@@ -41,6 +43,10 @@ export interface FakeSlackOptions {
    */
   socketModeUrl?: string;
   appToken?: string;
+  /** Every Web API answer leaves this many milliseconds after the work was done (a slow Slack). */
+  latencyMs?: number;
+  /** User groups (`S…` → member ids) served by usergroups.users.list. */
+  usergroups?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface FakeSlack {
@@ -54,6 +60,10 @@ export interface FakeSlack {
   readonly responses: readonly RecordedResponse[];
   readonly events: EventEmitter<FakeSlackEvents>;
   readonly workspace: Workspace;
+  /** Membership of user groups; change it to grant or revoke. */
+  readonly usergroups: Usergroups;
+  /** Open modals (views.open / views.update) and the trigger ids the page mints. */
+  readonly views: Views;
   responseUrlFor(ctx: ResponseContext): string;
   waitForCall(predicate: (call: RecordedCall) => boolean, timeoutMs?: number): Promise<RecordedCall>;
   waitForResponse(predicate: (response: RecordedResponse) => boolean, timeoutMs?: number): Promise<RecordedResponse>;
@@ -85,6 +95,8 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
   const limiter =
     options.rateLimit === undefined ? undefined : new ChannelRateLimiter(options.rateLimit.perChannelPerSecond, now);
   const faults = new FaultQueue();
+  const usergroups = new Usergroups(options.usergroups);
+  const views = new Views(events.emit.bind(events));
   const responseUrls = new ResponseUrls(workspace);
   const calls: RecordedCall[] = [];
   const responses: RecordedResponse[] = [];
@@ -107,26 +119,42 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
     return undefined;
   }
 
-  function invoke(method: string, token: string | undefined, args: Record<string, unknown>): MethodResult {
+  /** The method's answer; undefined for a call that hangs (no answer ever leaves). */
+  async function invoke(method: string, token: string | undefined, args: Record<string, unknown>): Promise<MethodResult | undefined> {
     const socketMode = method === 'apps.connections.open' ? options.socketModeUrl : undefined;
     const denied = socketMode === undefined ? authFailure(token) : appAuthFailure(token);
     if (denied !== undefined) return denied;
-    const fault = faults.take(method);
-    if (fault !== undefined) {
-      return { status: fault.status ?? 200, body: { ok: false, error: fault.error ?? 'internal_error' } };
-    }
-    if (socketMode !== undefined) return { status: 200, body: { ok: true, url: socketMode } };
+    const fault = faults.take(method, args.channel);
     const handler = METHODS[method];
-    return handler === undefined ? unknownMethod() : handler(args, { workspace, limiter, appId: SANDBOX_APP_ID });
+    const work = (): MethodResult =>
+      socketMode !== undefined
+        ? { status: 200, body: { ok: true, url: socketMode } }
+        : handler === undefined
+          ? unknownMethod()
+          : handler(args, { workspace, limiter, appId: SANDBOX_APP_ID, usergroups, views });
+    if (fault === undefined) return work();
+    // Slack may do the work and still fail to answer: the message is there, the poster can not know.
+    if (fault.accept === true) work();
+    if (fault.delayMs !== undefined) await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (fault.hang === true) return undefined;
+    return { status: fault.status ?? 200, body: { ok: false, error: fault.error ?? 'internal_error' } };
   }
 
   async function serveApi(method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const parsed = parseApiRequest(req, await readBody(req));
     const args = parsed.ok ? parsed.args : {};
-    const result = parsed.ok ? invoke(method, parsed.token, args) : { status: 200, body: { ok: false, error: parsed.error } };
-    const call: RecordedCall = { method, args, at: now(), status: result.status, response: result.body };
+    const result = parsed.ok ? await invoke(method, parsed.token, args) : { status: 200, body: { ok: false, error: parsed.error } };
+    const call: RecordedCall = {
+      method,
+      args,
+      at: now(),
+      status: result?.status ?? 0,
+      response: result?.body ?? { ok: false, error: 'no_answer' },
+    };
     calls.push(call);
     events.emit('call', call);
+    if (result === undefined) return; // hung: the socket is closed with the fake
+    if (options.latencyMs !== undefined && options.latencyMs > 0) await new Promise((r) => setTimeout(r, options.latencyMs));
     sendJson(res, result.status, result.body, result.headers);
   }
 
@@ -184,6 +212,8 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
     responses,
     events,
     workspace,
+    usergroups,
+    views,
     responseUrlFor(ctx) {
       return `${url}response/${responseUrls.mint(ctx)}`;
     },
@@ -215,6 +245,7 @@ export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
       faults.reset();
       limiter?.reset();
       responseUrls.reset();
+      views.clear();
       workspace.clear();
     },
   };

@@ -1,7 +1,10 @@
+import { z } from 'zod';
 import { parseMessageContent, type ContentError } from './block-limits';
 import { BOT_ID, BOT_NAME, BOT_USER_ID } from './defaults';
 import type { ChannelRateLimiter } from './rate-limiter';
-import type { SlackChannel, StoredMessage } from './types';
+import type { MessageMetadata, SlackChannel, StoredMessage } from './types';
+import type { Usergroups } from './usergroups';
+import type { Views } from './views';
 import type { Workspace } from './workspace';
 
 export interface MethodResult {
@@ -14,6 +17,8 @@ export interface MethodEnv {
   workspace: Workspace;
   limiter: ChannelRateLimiter | undefined;
   appId: string;
+  usergroups: Usergroups;
+  views: Views;
 }
 
 type MethodHandler = (args: Record<string, unknown>, env: MethodEnv) => MethodResult;
@@ -28,7 +33,7 @@ const contentFailure = (e: ContentError): MethodResult =>
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-/** Resolves the channel and checks the bot may write there, as every chat.* method does first. */
+/** Resolves the channel and checks the bot is in it, as every chat.* and conversations read does first. */
 function writableChannel(args: Record<string, unknown>, env: MethodEnv): SlackChannel | MethodResult {
   const ref = str(args.channel);
   const channel = ref === undefined ? undefined : env.workspace.findChannel(ref);
@@ -50,9 +55,18 @@ function rateLimited(channel: SlackChannel, env: MethodEnv): MethodResult | unde
 const isResult = (v: SlackChannel | MethodResult): v is MethodResult => 'body' in v;
 
 /** The `message` object Slack returns: the stored message without the channel, plus app/team ids. */
-function messageView(message: StoredMessage, env: MethodEnv): Record<string, unknown> {
-  const { channel: _channel, ...rest } = message;
-  return { ...rest, app_id: env.appId, team: env.workspace.team.id };
+function messageView(message: StoredMessage, env: MethodEnv, withMetadata = true): Record<string, unknown> {
+  const { channel: _channel, metadata, ...rest } = message;
+  return { ...rest, ...(withMetadata && metadata !== undefined ? { metadata } : {}), app_id: env.appId, team: env.workspace.team.id };
+}
+
+const MetadataSchema = z.object({ event_type: z.string().min(1), event_payload: z.record(z.string(), z.unknown()) });
+
+/** Message metadata as Slack checks it: absent, or an event_type with an object payload. */
+function parseMetadata(raw: unknown): MessageMetadata | undefined | 'invalid' {
+  if (raw === undefined || raw === '') return undefined;
+  const parsed = MetadataSchema.safeParse(raw);
+  return parsed.success ? parsed.data : 'invalid';
 }
 
 const postMessage: MethodHandler = (args, env) => {
@@ -60,6 +74,8 @@ const postMessage: MethodHandler = (args, env) => {
   if (isResult(channel)) return channel;
   const parsed = parseMessageContent(args, { requireContent: true });
   if ('error' in parsed) return contentFailure(parsed);
+  const metadata = parseMetadata(args.metadata);
+  if (metadata === 'invalid') return fail('invalid_metadata_format');
   const threadTs = str(args.thread_ts);
   // Stricter than Slack, which silently orphans such a reply: a wrong thread_ts is always a bot bug.
   if (threadTs !== undefined && env.workspace.findMessage(channel.id, threadTs) === undefined) return fail('thread_not_found');
@@ -74,6 +90,7 @@ const postMessage: MethodHandler = (args, env) => {
     ...(parsed.content.attachments === undefined ? {} : { attachments: parsed.content.attachments }),
     ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
     reply_broadcast: args.reply_broadcast === true,
+    ...(metadata === undefined ? {} : { metadata }),
   });
   return ok({ channel: channel.id, ts: message.ts, message: messageView(message, env) });
 };
@@ -188,6 +205,103 @@ const getPermalink: MethodHandler = (args, env) => {
   return ok({ channel: channel.id, permalink: `https://${env.workspace.team.domain}.slack.com/archives/${channel.id}/p${ts.replace('.', '')}` });
 };
 
+const tsNumber = (ts: string): number => Number(ts);
+
+/**
+ * One page of `messages` as conversations.history and .replies serve it: filtered by
+ * oldest/latest (exclusive unless `inclusive`), `limit` per page (default 100, at most 999),
+ * the cursor an opaque offset. Metadata only with include_all_metadata, as Slack does.
+ */
+function page(all: StoredMessage[], args: Record<string, unknown>, env: MethodEnv): MethodResult {
+  const inclusive = args.inclusive === true;
+  const oldest = str(args.oldest) === undefined ? undefined : Number(args.oldest);
+  const latest = str(args.latest) === undefined ? undefined : Number(args.latest);
+  const inRange = all.filter((m) => {
+    const t = tsNumber(m.ts);
+    if (oldest !== undefined && (inclusive ? t < oldest : t <= oldest)) return false;
+    if (latest !== undefined && (inclusive ? t > latest : t >= latest)) return false;
+    return true;
+  });
+  const limit = Math.min(999, Math.max(1, Number(args.limit ?? 100) || 100));
+  const cursor = str(args.cursor);
+  const start = cursor === undefined ? 0 : Number(Buffer.from(cursor, 'base64').toString('utf8').replace(/^offset:/, ''));
+  if (!Number.isInteger(start) || start < 0) return fail('invalid_cursor');
+  const withMetadata = args.include_all_metadata === true;
+  const slice = inRange.slice(start, start + limit);
+  const hasMore = start + limit < inRange.length;
+  return ok({
+    messages: slice.map((m) => messageView(m, env, withMetadata)),
+    has_more: hasMore,
+    response_metadata: { next_cursor: hasMore ? Buffer.from(`offset:${start + limit}`).toString('base64') : '' },
+  });
+}
+
+/** Top-level messages (and replies broadcast to the channel), newest first. */
+const conversationsHistory: MethodHandler = (args, env) => {
+  const channel = writableChannel(args, env);
+  if (isResult(channel)) return channel;
+  const top = env.workspace
+    .channelMessages(channel.id)
+    .filter((m) => m.thread_ts === undefined || m.thread_ts === m.ts || m.reply_broadcast === true);
+  return page([...top].reverse(), args, env);
+};
+
+/** The thread's parent first, then its replies, oldest first. */
+const conversationsReplies: MethodHandler = (args, env) => {
+  const channel = writableChannel(args, env);
+  if (isResult(channel)) return channel;
+  const ts = str(args.ts);
+  const parent = ts === undefined ? undefined : env.workspace.findMessage(channel.id, ts);
+  if (ts === undefined || parent === undefined) return fail('thread_not_found');
+  const root = parent.thread_ts ?? parent.ts;
+  const thread = env.workspace.channelMessages(channel.id).filter((m) => m.ts === root || m.thread_ts === root);
+  return page(thread, args, env);
+};
+
+const usergroupsUsersList: MethodHandler = (args, env) => {
+  const id = str(args.usergroup);
+  if (id === undefined) return fail('invalid_arguments');
+  const members = env.usergroups.members(id);
+  if (members === undefined) return fail('no_such_subteam');
+  return ok({ users: [...members] });
+};
+
+/** The view object of views.open/update: a modal with a title and blocks, as Slack insists. */
+function modalView(args: Record<string, unknown>): { view: Record<string, unknown> } | { error: MethodResult } {
+  let view: unknown = args.view;
+  if (typeof view === 'string') {
+    try {
+      view = JSON.parse(view);
+    } catch {
+      return { error: fail('invalid_arguments') };
+    }
+  }
+  if (typeof view !== 'object' || view === null) return { error: fail('invalid_arguments') };
+  const v = view as Record<string, unknown>;
+  if (v.type !== 'modal' || typeof v.title !== 'object' || !Array.isArray(v.blocks)) return { error: fail('invalid_arguments') };
+  if (v.blocks.length > 100) return { error: fail('invalid_blocks') };
+  return { view: v };
+}
+
+const viewsOpen: MethodHandler = (args, env) => {
+  const trigger = str(args.trigger_id);
+  if (trigger === undefined) return fail('invalid_trigger_id');
+  const parsed = modalView(args);
+  if ('error' in parsed) return parsed.error;
+  const stored = env.views.openView(trigger, parsed.view);
+  return ok({ view: { id: stored.id, ...stored.view } });
+};
+
+const viewsUpdate: MethodHandler = (args, env) => {
+  const id = str(args.view_id);
+  if (id === undefined) return fail('invalid_arguments');
+  const parsed = modalView(args);
+  if ('error' in parsed) return parsed.error;
+  const stored = env.views.update(id, parsed.view);
+  if (stored === undefined) return fail('not_found');
+  return ok({ view: { id: stored.id, ...stored.view } });
+};
+
 export const METHODS: Readonly<Record<string, MethodHandler>> = {
   'auth.test': authTest,
   'chat.postMessage': postMessage,
@@ -196,7 +310,12 @@ export const METHODS: Readonly<Record<string, MethodHandler>> = {
   'chat.delete': deleteMessage,
   'chat.getPermalink': getPermalink,
   'conversations.info': conversationsInfo,
+  'conversations.history': conversationsHistory,
+  'conversations.replies': conversationsReplies,
   'users.info': usersInfo,
+  'usergroups.users.list': usergroupsUsersList,
+  'views.open': viewsOpen,
+  'views.update': viewsUpdate,
 };
 
 export const unknownMethod = (): MethodResult => fail('unknown_method');

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { mediaType } from '../http-util';
 
 /** Fields the Web API client JSON-encodes inside a form body. */
-const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata']);
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata', 'view']);
 /** Flags that arrive as "true"/"false" in a form body; tests compare them as booleans. */
 const BOOLEAN_FIELDS = new Set([
   'reply_broadcast',
@@ -14,6 +14,8 @@ const BOOLEAN_FIELDS = new Set([
   'link_names',
   'include_locale',
   'include_num_members',
+  'include_all_metadata',
+  'inclusive',
 ]);
 
 const JsonObject = z.record(z.string(), z.unknown());

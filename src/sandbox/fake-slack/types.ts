@@ -20,6 +20,12 @@ export interface SlackChannel {
   members: string[];
 }
 
+/** Message metadata as chat.postMessage takes it; history returns it with include_all_metadata. */
+export interface MessageMetadata {
+  event_type: string;
+  event_payload: Record<string, unknown>;
+}
+
 /** A channel message, with Slack's own field names so it can be returned as `message` verbatim. */
 export interface StoredMessage {
   type: 'message';
@@ -33,6 +39,7 @@ export interface StoredMessage {
   thread_ts?: string;
   reply_broadcast?: boolean;
   edited?: { user: string; ts: string };
+  metadata?: MessageMetadata;
 }
 
 export type EphemeralSource = 'chat.postEphemeral' | 'response_url' | 'ack' | 'slack';
@@ -90,6 +97,13 @@ export interface WorkspaceSnapshot {
   ephemerals: Record<string, StoredEphemeral[]>;
 }
 
+/** A modal opened with views.open; `user` is known when its trigger_id was minted by the fake. */
+export interface StoredView {
+  id: string;
+  user: string | undefined;
+  view: Record<string, unknown>;
+}
+
 /** Everything `events` emits; the sandbox page listens to the same names over SSE. */
 export interface FakeSlackEvents {
   call: [RecordedCall];
@@ -99,5 +113,7 @@ export interface FakeSlackEvents {
   ephemeral: [StoredEphemeral];
   ephemeral_delete: [{ channel: string; user: string; ts: string }];
   response: [RecordedResponse];
+  view: [StoredView];
+  view_closed: [{ id: string; user: string | undefined }];
   reset: [];
 }

@@ -82,12 +82,18 @@ export class Workspace {
       // A reply to a reply belongs to the same thread: Slack threads are one level deep.
       ...(parent === undefined ? {} : { thread_ts: parent.thread_ts ?? parent.ts }),
       ...(parent !== undefined && input.reply_broadcast === true ? { reply_broadcast: true } : {}),
+      ...(input.metadata === undefined ? {} : { metadata: structuredClone(input.metadata) }),
     };
     const list = this.messages.get(input.channel) ?? [];
     list.push(message);
     this.messages.set(input.channel, list);
     this.emit('message', message);
     return message;
+  }
+
+  /** Every message of a channel, oldest first (thread replies included). */
+  channelMessages(channel: string): readonly StoredMessage[] {
+    return this.messages.get(channel) ?? [];
   }
 
   updateMessage(channel: string, ts: string, change: MessageChange, markEdited: boolean): StoredMessage | undefined {

@@ -125,6 +125,11 @@ function plainText(obj) {
 // Filled during a render: data-btn="<index>" on a button points at what a click must send.
 let buttons = [];
 
+// A redraw replaces every control; this names one so the redraw can find it again (focus).
+function focusKey(...parts) {
+  return esc(parts.map((p) => String(p ?? '')).join('|'));
+}
+
 function renderElement(el, ctx, blockId) {
   if (!el || typeof el !== 'object') return '';
   if (el.type === 'button') {
@@ -139,7 +144,8 @@ function renderElement(el, ctx, blockId) {
     }) - 1;
     const style = el.style === 'primary' || el.style === 'danger' ? ` ${el.style}` : '';
     const label = el.accessibility_label ? ` aria-label="${esc(el.accessibility_label)}"` : '';
-    return `<button type="button" class="blk-btn${style}" data-btn="${index}" data-action-id="${esc(el.action_id)}"${label}>${plainText(el.text)}</button>`;
+    const key = focusKey('btn', ctx.ts, blockId, el.action_id, el.value);
+    return `<button type="button" class="blk-btn${style}" data-btn="${index}" data-action-id="${esc(el.action_id)}" data-focus-key="${key}"${label}>${plainText(el.text)}</button>`;
   }
   if (el.type === 'image') return `<span class="blk-image">[image: ${esc(el.alt_text)}]</span>`;
   if (el.type === 'overflow') return '<button type="button" class="blk-btn" disabled>⋯</button>';
@@ -258,14 +264,14 @@ function renderMessage(item, channel, where) {
   let before = '';
   let after = '';
   if (item.ephemeral) {
-    before = `<div class="only-you">Only visible to you · <button type="button" class="link-button" data-dismiss="${esc(msg.ts)}">Dismiss</button></div>`;
+    before = `<div class="only-you">Only visible to you · <button type="button" class="link-button" data-dismiss="${esc(msg.ts)}" data-focus-key="${focusKey('dismiss', msg.ts)}">Dismiss</button></div>`;
   }
   const isReply = msg.thread_ts && msg.thread_ts !== msg.ts;
   if (isReply && msg.reply_broadcast) {
     if (where === 'channel') {
       const parent = channel.messages.find((m) => m.ts === msg.thread_ts);
       const snippet = parent ? plainSnippet(parent.text) : 'a thread';
-      before += `<div class="broadcast-note">replied to a thread: <button type="button" class="link-button" data-open-thread="${esc(msg.thread_ts)}">${esc(snippet)}</button></div>`;
+      before += `<div class="broadcast-note">replied to a thread: <button type="button" class="link-button" data-open-thread="${esc(msg.thread_ts)}" data-focus-key="${focusKey('broadcast', msg.ts)}">${esc(snippet)}</button></div>`;
     } else {
       before += '<div class="thread-note">Also sent to the channel</div>';
     }
@@ -273,11 +279,12 @@ function renderMessage(item, channel, where) {
   if (where === 'channel' && !isReply && !item.ephemeral) {
     const { count, last } = replyInfo(channel, msg.ts);
     if (count > 0) {
-      after = `<button type="button" class="replies" data-open-thread="${esc(msg.ts)}"><span class="count">${count} ${count === 1 ? 'reply' : 'replies'}</span><span class="last">Last reply ${clock(last)}</span></button>`;
+      after = `<button type="button" class="replies" data-open-thread="${esc(msg.ts)}" data-focus-key="${focusKey('replies', msg.ts)}"><span class="count">${count} ${count === 1 ? 'reply' : 'replies'}</span><span class="last">Last reply ${clock(last)}</span></button>`;
     }
   }
   if (where === 'channel' && msg.ts === state.threadTs) classes.push('highlight');
-  return `<div class="${classes.join(' ')}" data-ts="${esc(msg.ts)}"${item.ephemeral ? ' data-ephemeral="true"' : ''}>
+  // tabindex -1: focus can rest on the message when the control it was on goes away.
+  return `<div class="${classes.join(' ')}" data-ts="${esc(msg.ts)}" tabindex="-1"${item.ephemeral ? ' data-ephemeral="true"' : ''}>
     ${who.avatar}
     <div class="msg-body">${before}<div class="meta">${head}</div><div class="content">${renderContent(msg, ctx)}</div>${after}</div>
   </div>`;
@@ -313,7 +320,7 @@ function renderSidebar() {
     const unread = state.unread.get(c.id) ?? 0;
     const cls = [c.id === state.channelId ? 'active' : '', unread > 0 ? 'unread' : ''].join(' ').trim();
     const badge = unread > 0 ? `<span class="badge">${unread}</span>` : '';
-    return `<li><button type="button" class="${cls}" data-channel="${esc(c.id)}"><span># ${esc(c.name)}</span>${badge}</button></li>`;
+    return `<li><button type="button" class="${cls}" data-channel="${esc(c.id)}" data-focus-key="${focusKey('channel', c.id)}"><span># ${esc(c.name)}</span>${badge}</button></li>`;
   }).join('');
   const people = snap.users.filter((u) => !u.isBot);
   const select = $('user-select');
@@ -325,7 +332,9 @@ function renderSidebar() {
   if (!people.some((u) => u.id === state.userId) && people[0]) state.userId = people[0].id;
   select.value = state.userId;
   const me = people.find((u) => u.id === state.userId);
-  $('user-title').textContent = me ? `${me.realName} (${me.id})` : '';
+  // The picker cuts long labels short; what the person may do is spelled out here too.
+  $('user-title').textContent = me ? `${me.realName} (${me.id}): ${me.title}` : '';
+  select.title = me ? `${me.name} — ${me.title}` : '';
 }
 
 function renderChannel(forceBottom) {
@@ -335,6 +344,7 @@ function renderChannel(forceBottom) {
   $('channel-name').textContent = `# ${channel.name}`;
   $('channel-topic').textContent = channel.topic;
   $('not-member').hidden = channel.isMember;
+  $('command').placeholder = `Message #${channel.name}, or a command: /pgbackup help`;
   const items = [
     ...channel.messages
       .filter((m) => !m.thread_ts || m.thread_ts === m.ts || m.reply_broadcast)
@@ -397,11 +407,36 @@ function render(forceBottom = false) {
     }
     const bottom = pendingBottom;
     pendingBottom = false;
+    const focus = rememberFocus();
     buttons = [];
     renderSidebar();
     renderChannel(bottom);
     renderThread(bottom);
+    restoreFocus(focus);
   });
+}
+
+// The panes a redraw replaces. Focus elsewhere (the composer, the picker, the dialog) is never
+// touched by a redraw, so its text and caret stay as they are.
+const REDRAWN = '#messages, #thread-messages, #channel-list';
+
+/** Where focus is, in words that survive a redraw: the pane, the control's key, its message. */
+function rememberFocus(el = document.activeElement) {
+  const pane = el?.closest?.(REDRAWN);
+  if (!pane) return null;
+  return { pane: pane.id, key: el.dataset.focusKey ?? null, ts: el.closest('.msg[data-ts]')?.dataset.ts ?? null };
+}
+
+/** Puts focus back on the same control, else on its message, else on the pane; never on <body>. */
+function restoreFocus(memo) {
+  if (!memo) return;
+  const active = document.activeElement;
+  if (active && active !== document.body && active.isConnected) return;
+  const pane = $(memo.pane);
+  const target = (memo.key && pane.querySelector(`[data-focus-key="${CSS.escape(memo.key)}"]`))
+    || (memo.ts && pane.querySelector(`.msg[data-ts="${CSS.escape(memo.ts)}"]`))
+    || pane;
+  target.focus({ preventScroll: true });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -522,11 +557,19 @@ function hint(text, isError = false) {
 // ---------------------------------------------------------------------------------------------
 // Confirm dialog
 
-function askConfirm(confirm) {
+/**
+ * A modal dialog, like Slack's: Enter and Space act on the focused button only (Enter on
+ * Cancel cancels), Escape cancels, Tab stays inside, and focus returns to the button that
+ * opened it. It opens on Cancel: a stray Enter at 3 a.m. must not approve a restore.
+ */
+function askConfirm(confirm, opener) {
   return new Promise((resolve) => {
     const modal = $('modal');
+    const app = $('app');
     const yes = $('modal-confirm');
     const no = $('modal-deny');
+    const inside = [no, yes];
+    const back = rememberFocus(opener);
     $('modal-title').innerHTML = plainText(confirm.title) || 'Are you sure?';
     $('modal-text').innerHTML = textObject(confirm.text);
     yes.innerHTML = plainText(confirm.confirm) || 'Yes';
@@ -534,20 +577,39 @@ function askConfirm(confirm) {
     yes.className = `blk-btn ${confirm.style === 'danger' ? 'danger' : 'primary'}`;
     const done = (answer) => {
       modal.hidden = true;
+      app.inert = false;
       yes.onclick = no.onclick = modal.onclick = null;
       document.removeEventListener('keydown', onKey, true);
+      document.removeEventListener('focusin', onFocusIn, true);
+      // The opener may have been redrawn while the dialog was open: found again by its key.
+      if (opener?.isConnected) opener.focus({ preventScroll: true });
+      else restoreFocus(back);
       resolve(answer);
     };
     const onKey = (event) => {
-      if (event.key === 'Escape') { event.preventDefault(); done(false); }
-      if (event.key === 'Enter') { event.preventDefault(); done(true); }
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        done(false);
+      } else if (event.key === 'Tab') {
+        event.preventDefault();
+        const at = inside.indexOf(document.activeElement);
+        const next = (at + (event.shiftKey ? -1 : 1) + inside.length) % inside.length;
+        inside[at < 0 ? 0 : next].focus();
+      }
+    };
+    // Focus that gets out anyway (a click on the backdrop's edge, a script) is brought back.
+    const onFocusIn = (event) => {
+      if (!modal.contains(event.target)) no.focus();
     };
     yes.onclick = () => done(true);
     no.onclick = () => done(false);
     modal.onclick = (event) => { if (event.target === modal) done(false); };
     document.addEventListener('keydown', onKey, true);
+    document.addEventListener('focusin', onFocusIn, true);
+    // Everything behind the dialog can be neither clicked nor focused while it is open.
+    app.inert = true;
     modal.hidden = false;
-    yes.focus();
+    no.focus();
   });
 }
 
@@ -558,7 +620,7 @@ async function clickButton(el) {
   const meta = buttons[Number(el.dataset.btn)];
   if (!meta) return;
   if (meta.url) window.open(meta.url, '_blank', 'noopener,noreferrer');
-  if (meta.confirm && !(await askConfirm(meta.confirm))) return;
+  if (meta.confirm && !(await askConfirm(meta.confirm, el))) return;
   el.classList.add('busy');
   const result = await postJson('/sandbox/action', {
     user: state.userId,
@@ -575,16 +637,52 @@ async function clickButton(el) {
 async function sendCommand(raw) {
   const text = raw.trim();
   if (text === '') return;
-  if (text.startsWith('/') && !/^\/pgbackup(\s|$)/.test(text)) {
+  state.history.unshift(text);
+  state.historyIndex = -1;
+  // As in Slack: only a leading / makes a command; anything else is a message to the channel.
+  if (!text.startsWith('/')) {
+    hint('');
+    const result = await postJson('/sandbox/message', { user: state.userId, channel: state.channelId, text });
+    if (!result.ok) hint(`The message was not sent: ${result.error ?? 'unknown error'}`, true);
+    return;
+  }
+  if (!/^\/pgbackup(\s|$)/.test(text)) {
     hint(`${text.split(/\s/)[0]} is not a command here; this sandbox has /pgbackup.`, true);
     return;
   }
-  state.history.unshift(text);
-  state.historyIndex = -1;
-  const command = text.startsWith('/') ? text : `/pgbackup ${text}`;
-  hint(`${userName(state.userId)} ran ${command}`);
+  hint(`${userName(state.userId)} ran ${text}`);
   const result = await postJson('/sandbox/command', { user: state.userId, channel: state.channelId, text });
-  if (!result.ok) hint(`${command} failed: ${result.error ?? 'unknown error'}`, true);
+  if (!result.ok) hint(`${text} failed: ${result.error ?? 'unknown error'}`, true);
+  // A command may change which backups exist (now, a restore): the examples follow.
+  void loadExamples();
+}
+
+/** Commands to try, from the server: the restore one names a backup that is `done` now. */
+async function loadExamples() {
+  let examples = [];
+  try {
+    const res = await fetch('/sandbox/examples');
+    const json = await res.json();
+    if (Array.isArray(json.examples)) examples = json.examples.filter((e) => typeof e === 'string');
+  } catch {
+    return; // the connection status already says the server is gone
+  }
+  const box = $('examples');
+  const html = examples.length === 0 ? '' : 'Try '
+    + examples.map((e) => `<button type="button" class="example" data-example="${esc(e)}">${esc(e)}</button>`).join(' ');
+  // Only when they changed: redrawing would take focus from an example button.
+  if (box.dataset.html !== html) {
+    box.innerHTML = html;
+    box.dataset.html = html;
+  }
+}
+
+/** An example goes into the composer, not straight to the bot: the person reads it, then sends. */
+function useExample(text) {
+  const input = $('command');
+  input.value = text;
+  input.focus();
+  input.setSelectionRange(text.length, text.length);
 }
 
 function switchChannel(id) {
@@ -597,9 +695,11 @@ function switchChannel(id) {
 }
 
 function onClick(event) {
-  const target = event.target.closest('[data-btn], [data-open-thread], [data-channel], [data-dismiss]');
+  const target = event.target.closest('[data-btn], [data-open-thread], [data-channel], [data-dismiss], [data-example]');
   if (!target) return;
-  if (target.dataset.btn !== undefined) {
+  if (target.dataset.example !== undefined) {
+    useExample(target.dataset.example);
+  } else if (target.dataset.btn !== undefined) {
     void clickButton(target);
   } else if (target.dataset.openThread !== undefined) {
     state.threadTs = target.dataset.openThread;
@@ -652,7 +752,11 @@ function init() {
     input.value = state.historyIndex < 0 ? '' : state.history[state.historyIndex];
   });
   connect();
+  void loadExamples();
   input.focus();
 }
 
 init();
+
+// modal.js draws the bot's modals with this page's Block Kit rendering, for the person at the keyboard.
+window.sandboxPage = { userId: () => state.userId, renderBlock: (block) => renderBlock(block, {}), plainText, esc, toast };

@@ -28,6 +28,13 @@ export const ActionInput = z.object({
   value: z.string().optional(),
 });
 
+export const MessageInput = z.object({
+  user: z.string().min(1),
+  channel: z.string().min(1),
+  // Slack's own limit for a message typed into the composer.
+  text: z.string().min(1).max(40_000),
+});
+
 export interface InteractionOutcome {
   /** HTTP status for the sandbox page: 200 when the bot acknowledged, 4xx for a bad click, 502 otherwise. */
   httpStatus: number;
@@ -55,7 +62,7 @@ function resolvePeople(fake: FakeSlack, userRef: string, channelRef: string): { 
   return { user, channel };
 }
 
-async function deliver(deps: InteractionDeps, body: string): Promise<DeliveryResult | { failure: string }> {
+export async function deliver(deps: InteractionDeps, body: string): Promise<DeliveryResult | { failure: string }> {
   try {
     return await sendSignedRequest(deps.eventsUrl, body, deps.signingSecret, { timeoutMs: deps.ackTimeoutMs ?? 3000 });
   } catch (error) {
@@ -127,6 +134,8 @@ export async function runSlashCommand(deps: InteractionDeps, input: z.infer<type
     channel: { id: channel.id, name: channel.name },
     text: commandText(input.text),
     responseUrl: fake.responseUrlFor({ user: user.id, channel: channel.id }),
+    // Minted by the fake, so a modal the bot opens with it shows on this person's screen.
+    triggerId: fake.views.mintTrigger({ user: user.id, channel: channel.id }),
     teamId: deps.teamId ?? fake.workspace.team.id,
     teamDomain: fake.workspace.team.domain,
   });
@@ -137,6 +146,23 @@ export async function runSlashCommand(deps: InteractionDeps, input: z.infer<type
   const invalid = showAck(fake, user, channel, ack);
   if (invalid !== undefined) return commandFailed(fake, user, channel, invalid, result.status);
   return { httpStatus: 200, ok: true, botStatus: result.status, ack };
+}
+
+/** Slack stores a person's message with these three escaped; the page decodes them to show it. */
+function slackEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Text typed without a leading `/` is an ordinary message from that person, as in Slack: it
+ * goes into the channel and never reaches the bot (it subscribes to no message events).
+ */
+export function postPlainMessage(fake: FakeSlack, input: z.infer<typeof MessageInput>): InteractionOutcome {
+  const who = resolvePeople(fake, input.user, input.channel);
+  if ('httpStatus' in who) return who;
+  if (!who.channel.members.includes(who.user.id)) return { httpStatus: 403, ok: false, error: 'not_in_channel' };
+  fake.workspace.postMessage({ channel: who.channel.id, user: who.user.id, text: slackEscape(input.text) });
+  return { httpStatus: 200, ok: true };
 }
 
 export async function runBlockAction(deps: InteractionDeps, input: z.infer<typeof ActionInput>): Promise<InteractionOutcome> {
@@ -180,6 +206,7 @@ export async function runBlockAction(deps: InteractionDeps, input: z.infer<typeo
       ...(threadTs === undefined ? {} : { threadTs }),
     }),
     action: { ...button, ...(input.value === undefined ? {} : { value: input.value }) },
+    triggerId: fake.views.mintTrigger({ user: user.id, channel: channel.id }),
     teamId: deps.teamId ?? fake.workspace.team.id,
     teamDomain: fake.workspace.team.domain,
   });

@@ -245,6 +245,29 @@ describe('sandbox routes', () => {
     expect((await fetch(`${base}nowhere`)).status).toBe(404);
   });
 
+  it('posts text without a leading / as an ordinary message of that person, escaped as Slack stores it, and never to the bot', async () => {
+    const res = await postJson('sandbox/message', { user: 'U0BOB', channel: 'C0OPS', text: 'now <!channel> & restore 149' });
+    expect(res.status).toBe(200);
+    // A command sent afterwards is the later event: when it has arrived, the message would have too.
+    expect((await postJson('sandbox/command', { user: 'U0BOB', channel: 'C0OPS', text: '/pgbackup help' })).status).toBe(200);
+    expect(deliveries.map((d) => d.form.get('text'))).toEqual(['help']);
+    const ops = fake.snapshot().channels.find((c) => c.id === 'C0OPS');
+    expect(ops?.messages).toEqual([expect.objectContaining({ user: 'U0BOB', text: 'now &lt;!channel&gt; &amp; restore 149' })]);
+    expect(ops?.messages[0]).not.toHaveProperty('bot_id');
+    expect((await postJson('sandbox/message', { user: 'U0MALLORY', channel: 'C0OPS', text: 'hi' })).status).toBe(400);
+    expect((await postJson('sandbox/message', { user: 'U0BOB', channel: 'C0OPS', text: '' })).status).toBe(400);
+  });
+
+  it('serves the examples the sandbox offers, asked for anew on every request', async () => {
+    expect(await (await fetch(`${base}sandbox/examples`)).json()).toEqual({ examples: [] });
+    routes.close();
+    let calls = 0;
+    routes = createSandboxRoutes({ fakeSlack: fake, signingSecret: SECRET, eventsUrl: 'http://127.0.0.1:9/slack/events', examples: () => [`/pgbackup restore ${++calls}`] });
+    expect(await (await fetch(`${base}sandbox/examples`)).json()).toEqual({ examples: ['/pgbackup restore 1'] });
+    expect(await (await fetch(`${base}sandbox/examples`)).json()).toEqual({ examples: ['/pgbackup restore 2'] });
+    expect((await postJson('sandbox/examples', {})).status).toBe(405);
+  });
+
   it('streams a snapshot, then each new message, over server-sent events', async () => {
     const events = await openEventStream(`${base}sandbox/events`);
     try {

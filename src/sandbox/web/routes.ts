@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { FakeSlack } from '../fake-slack';
 import { BodyTooLargeError, mediaType, readBody, requestPath, sendJson } from '../http-util';
 import { EventStream } from './event-stream';
-import { ActionInput, CommandInput, runBlockAction, runSlashCommand, type InteractionDeps, type InteractionOutcome } from './interactions';
+import { ActionInput, CommandInput, MessageInput, postPlainMessage, runBlockAction, runSlashCommand, type InteractionDeps, type InteractionOutcome } from './interactions';
 import { findPublicDir, serveStaticFile } from './static-files';
+import { closeView, submitView, ViewCloseInput, ViewSubmitInput } from './views';
 
 export interface SandboxRoutesOptions {
   fakeSlack: FakeSlack;
@@ -13,6 +14,8 @@ export interface SandboxRoutesOptions {
   eventsUrl: string;
   teamId?: string;
   ackTimeoutMs?: number;
+  /** Commands the page offers under its composer; asked for anew each time the page loads them. */
+  examples?: () => string[];
   /** Defaults to src/sandbox/public under the project root. */
   publicDir?: string;
 }
@@ -28,8 +31,11 @@ const STATIC: Readonly<Record<string, string>> = {
   '/index.html': 'index.html',
   '/sandbox/app.js': 'app.js',
   '/sandbox/app.css': 'app.css',
+  '/sandbox/modal.js': 'modal.js',
+  '/sandbox/modal.css': 'modal.css',
 };
 
+const ViewUserInput = z.object({ user: z.string().min(1) });
 const DismissInput = z.object({ user: z.string().min(1), ts: z.string().min(1) });
 
 class HttpError extends Error {
@@ -78,6 +84,20 @@ export function createSandboxRoutes(options: SandboxRoutesOptions): SandboxRoute
   const posts: Readonly<Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>> = {
     '/sandbox/command': async (req, res) => sendOutcome(res, await runSlashCommand(deps, await readJson(req, CommandInput))),
     '/sandbox/action': async (req, res) => sendOutcome(res, await runBlockAction(deps, await readJson(req, ActionInput))),
+    '/sandbox/message': async (req, res) => sendOutcome(res, postPlainMessage(options.fakeSlack, await readJson(req, MessageInput))),
+    '/sandbox/view/submit': async (req, res) => {
+      const { httpStatus, ...body } = await submitView(deps, await readJson(req, ViewSubmitInput));
+      sendJson(res, httpStatus, body);
+    },
+    '/sandbox/view/close': async (req, res) => {
+      const closed = closeView(deps, await readJson(req, ViewCloseInput));
+      sendJson(res, closed ? 200 : 404, { ok: closed });
+    },
+    '/sandbox/views': async (req, res) => {
+      // The modals open on a person's screen, for a page that (re)loads while one is open.
+      const { user } = await readJson(req, ViewUserInput);
+      sendJson(res, 200, { ok: true, views: options.fakeSlack.views.forUser(user) });
+    },
     '/sandbox/dismiss': async (req, res) => {
       const input = await readJson(req, DismissInput);
       const removed = options.fakeSlack.workspace.deleteEphemeral(input.user, input.ts);
@@ -107,11 +127,13 @@ export function createSandboxRoutes(options: SandboxRoutesOptions): SandboxRoute
         run(serveStaticFile(res, publicDir, file), res);
       } else if (path === '/sandbox/state' && isGet) {
         sendJson(res, 200, options.fakeSlack.snapshot(), { 'cache-control': 'no-store' });
+      } else if (path === '/sandbox/examples' && isGet) {
+        sendJson(res, 200, { examples: options.examples?.() ?? [] }, { 'cache-control': 'no-store' });
       } else if (path === '/sandbox/events' && isGet) {
         stream.open(res);
       } else if (post !== undefined && method === 'POST') {
         run(post(req, res), res);
-      } else if (file !== undefined || post !== undefined || path === '/sandbox/state' || path === '/sandbox/events') {
+      } else if (file !== undefined || post !== undefined || path === '/sandbox/state' || path === '/sandbox/events' || path === '/sandbox/examples') {
         sendJson(res, 405, { ok: false, error: 'method not allowed' });
       } else {
         return false;

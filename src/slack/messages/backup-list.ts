@@ -32,7 +32,13 @@ export function renderBackupList(view: InstanceView, now: number, options: { res
       section(
         line(b, now),
         restorable
-          ? button({ text: 'Restore…', actionId: RESTORE_OPEN_ACTION, value: restoreButtonValue(view.instanceGuid, b.id) })
+          ? button({
+              text: 'Restore…',
+              actionId: RESTORE_OPEN_ACTION,
+              value: restoreButtonValue(view.instanceGuid, b.id),
+              // Ten buttons all named "Restore…" are indistinguishable to a screen reader.
+              accessibilityLabel: `Restore backup ${b.id} of ${view.instanceGuid}`,
+            })
           : undefined,
       ),
     );

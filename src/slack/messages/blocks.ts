@@ -45,6 +45,8 @@ export function button(options: {
   actionId: string;
   value: string;
   style?: 'primary' | 'danger';
+  /** What a screen reader says instead of the text, e.g. which of ten "Restore…" buttons this is. */
+  accessibilityLabel?: string;
   confirm?: { title: string; text: string; confirm: string; deny: string; style?: 'primary' | 'danger' };
 }): Button {
   if (options.value.length > LIMITS.buttonValue) throw new Error(`button value over ${LIMITS.buttonValue} characters`);
@@ -54,6 +56,8 @@ export function button(options: {
     action_id: options.actionId,
     value: options.value,
     ...(options.style ? { style: options.style } : {}),
+    // Slack's limit for accessibility_label is 75 characters.
+    ...(options.accessibilityLabel ? { accessibility_label: truncate(options.accessibilityLabel, 75) } : {}),
     ...(options.confirm
       ? {
           confirm: {

@@ -1,4 +1,5 @@
-import { BackupManagerError } from '../../backup-manager/errors';
+import { STATUS_CODES } from 'node:http';
+import { BackupManagerError, DeadlineError, formatMs, isTlsCode, type UnavailableError } from '../../backup-manager/errors';
 import { message, section, type SlackMessage } from './blocks';
 import { code as mrkdwnCode, escapeMrkdwn, truncate } from './format';
 
@@ -20,12 +21,49 @@ export function managerErrorSentence(err: unknown, instance: string, format: 'mr
     case 'conflict':
       return `A restore of ${code(instance)} is already in progress${detail}.`;
     case 'unavailable':
-      return 'Backup Manager unreachable: it did not answer in time or refused the connection. Try again in a moment; during a restore of a9s-pg this is expected.';
+      return unavailableSentence(err as UnavailableError);
     case 'bad_response':
-      return 'Got an unexpected answer from the Backup Manager; the details are in the bot\'s log.';
+      // A 200 with a body the bot can not read, or a 500: the status says which.
+      return `Got an unexpected answer from the Backup Manager${err.status && err.status >= 300 ? `: it answered ${statusLine(err.status)}` : ''}. The details are in the bot's log.`;
     case 'rejected':
       return `The Backup Manager refused the request${err.status ? ` (HTTP ${err.status})` : ''}${detail}.`;
   }
+}
+
+/** `503 Service Unavailable`: the status line as the manager (or its proxy) sent it. */
+export function statusLine(status: number): string {
+  const reason = STATUS_CODES[status];
+  return reason ? `${status} ${reason}` : String(status);
+}
+
+const TRY_AGAIN = 'Try again in a moment; during a restore of a9s-pg this is expected.';
+
+/**
+ * What happened, as precisely as the bot knows it: an answer with a status is not the same
+ * as no answer at all, and an operator at 3 a.m. looks in different places for each.
+ */
+function unavailableSentence(err: UnavailableError): string {
+  if (err instanceof DeadlineError) return `Backup Manager unreachable: it did not answer within ${formatMs(err.deadlineMs)}. ${TRY_AGAIN}`;
+  if (err.status !== undefined) {
+    const said = err.description && !statusLine(err.status).toLowerCase().includes(err.description.toLowerCase().replace(/^\d{3}\s*/, ''))
+      ? ` (${escapeMrkdwn(truncate(err.description, 300))})`
+      : '';
+    return `The Backup Manager answered ${statusLine(err.status)}${said}. ${TRY_AGAIN}`;
+  }
+  const c = err.code;
+  if (c === 'CLIENT_CLOSED') return 'The bot is shutting down and did not finish asking the Backup Manager. Try again once it is back.';
+  if (isTlsCode(c)) {
+    return `The Backup Manager's TLS certificate was not accepted (${c}). Check BACKUP_MANAGER_CA_FILE and BACKUP_MANAGER_URL.`;
+  }
+  const why =
+    c === 'ECONNREFUSED'
+      ? 'it refused the connection'
+      : c === 'ENOTFOUND' || c === 'EAI_AGAIN'
+        ? 'its address could not be resolved'
+        : /TIMEOUT|ETIMEDOUT/.test(c)
+          ? 'it did not answer in time'
+          : 'the connection failed';
+  return `Backup Manager unreachable: ${why} (${c}). ${TRY_AGAIN}`;
 }
 
 export function renderManagerError(err: unknown, instance: string, doing: string): SlackMessage {

@@ -1,8 +1,10 @@
 import { allTexts, assertBlockKitLimits } from '../../../test/helpers/block-kit';
 import {
   BadResponseError,
+  type BackupManagerErrorKind,
   ConflictError,
   CredentialsRejectedError,
+  DeadlineError,
   NotFoundError,
   RejectedError,
   UnavailableError,
@@ -115,6 +117,8 @@ function restoreReq(over: Partial<RestoreRequest> = {}): RestoreRequest {
     state: 'pending',
     approvalsNeeded: 1,
     approvals: [],
+    rejectionsNeeded: 1,
+    rejections: [],
     createdAt: NOW - 60_000,
     expiresAt: NOW + 3_540_000,
     decidedBy: null,
@@ -261,8 +265,41 @@ const joined = (m: SlackMessage): string => allTexts(m).join('\n');
 describe('every renderer', () => {
   const cases = everyMessage();
 
-  it('is exercised in every state', () => {
-    expect(cases.length).toBeGreaterThan(90);
+  it('is exercised in every state the types allow, and each state renders differently', () => {
+    // `satisfies` makes a state added to a type fail to compile here until the lists name it.
+    const taskStatuses = { queued: 1, running: 1, done: 1, failed: 1, deleted: 1, unknown: 1 } satisfies Record<TaskStatus, 1>;
+    const restoreStates = { pending: 1, approved: 1, running: 1, succeeded: 1, failed: 1, rejected: 1, withdrawn: 1, expired: 1, not_started: 1, unknown: 1 } satisfies Record<RestoreState, 1>;
+    const followupStates = { following: 1, success: 1, failure: 1, timeout: 1, unconfigured: 1, 'source-ended': 1, 'not-started': 1 } satisfies Record<FollowupState, 1>;
+    const errorCases = {
+      credentials: 'manager error: credentials',
+      not_found: 'manager error: not found, long description',
+      conflict: 'manager error: conflict',
+      unavailable: 'manager error: unavailable',
+      bad_response: 'manager error: bad response',
+      rejected: 'manager error: rejected',
+    } satisfies Record<BackupManagerErrorKind, string>;
+    expect([...ALL_TASK_STATUSES].sort()).toEqual(Object.keys(taskStatuses).sort());
+    expect([...ALL_RESTORE_STATES].sort()).toEqual(Object.keys(restoreStates).sort());
+    expect([...ALL_FOLLOWUP_STATES].sort()).toEqual(Object.keys(followupStates).sort());
+
+    const byName = new Map(cases);
+    expect(byName.size).toBe(cases.length);
+    const rendered = (name: string): string => {
+      const m = byName.get(name);
+      if (!m) throw new Error(`no case "${name}"`);
+      return joined(m);
+    };
+    const perState = (states: readonly string[], name: (s: string) => string): void => {
+      const texts = states.map((st) => rendered(name(st)));
+      expect(new Set(texts).size).toBe(states.length);
+    };
+    for (const name of Object.values(errorCases)) rendered(name);
+    perState(ALL_TASK_STATUSES, (st) => `backup parent, ${st}`);
+    perState(ALL_TASK_STATUSES, (st) => `transition reply, ${st}`);
+    perState(ALL_RESTORE_STATES, (st) => `restore card, ${st}`);
+    perState(ALL_RESTORE_STATES, (st) => `restore outcome, ${st}`);
+    perState(ALL_RESTORE_STATES, (st) => `restore audit, ${st}`);
+    perState(ALL_FOLLOWUP_STATES, (st) => `log follow-up, ${st}, long`);
   });
 
   it.each(cases)('%s: holds Block Kit limits', (_name, m) => {
@@ -311,6 +348,24 @@ describe('content', () => {
       [new RejectedError('x', 422, 'BackupNonRestorableState'), /refused the request \(HTTP 422\) \(BackupNonRestorableState\)/],
     ])('names the cause of %p', (e, sentence) => {
       expect(managerErrorSentence(e, 'pg9')).toMatch(sentence);
+    });
+
+    // An answer with a status is not "no answer": the operator looks in different places for each.
+    it.each([
+      [new UnavailableError('x', 503, '503 Service Unavailable', 'HTTP_503'), 'The Backup Manager answered 503 Service Unavailable. Try again'],
+      [new UnavailableError('x', 502, undefined, 'HTTP_502'), 'The Backup Manager answered 502 Bad Gateway. Try again'],
+      [new UnavailableError('x', 504, 'upstream timed out', 'HTTP_504'), 'The Backup Manager answered 504 Gateway Timeout (upstream timed out). Try again'],
+      [new BadResponseError('x', 500, undefined, '<html>'), 'Got an unexpected answer from the Backup Manager: it answered 500 Internal Server Error. The details'],
+      [new BadResponseError('x', 200, undefined, '{"backups": ['), "Got an unexpected answer from the Backup Manager. The details are in the bot's log."],
+      [new UnavailableError('x', undefined, undefined, 'ECONNREFUSED'), 'Backup Manager unreachable: it refused the connection (ECONNREFUSED). Try again'],
+      [new UnavailableError('x', undefined, undefined, 'ENOTFOUND'), 'Backup Manager unreachable: its address could not be resolved (ENOTFOUND).'],
+      [new UnavailableError('x', undefined, undefined, 'UND_ERR_HEADERS_TIMEOUT'), 'Backup Manager unreachable: it did not answer in time (UND_ERR_HEADERS_TIMEOUT).'],
+      [new DeadlineError(15_000), 'Backup Manager unreachable: it did not answer within 15 s. Try again'],
+      [new UnavailableError('x', undefined, undefined, 'DEPTH_ZERO_SELF_SIGNED_CERT'), "The Backup Manager's TLS certificate was not accepted (DEPTH_ZERO_SELF_SIGNED_CERT). Check BACKUP_MANAGER_CA_FILE"],
+    ])('says what happened: %p', (e, sentence) => {
+      const said = managerErrorSentence(e, 'pg9');
+      expect(said.startsWith(sentence)).toBe(true);
+      if (e.status !== undefined && e.status !== 200) expect(said).not.toMatch(/unreachable|did not answer|refused the connection/);
     });
 
     it('shows neither a stack, nor the raw message, nor a body snippet', () => {
@@ -391,6 +446,12 @@ describe('content', () => {
       expect(buttons.map((b) => b.action_id)).toEqual(done.map(() => RESTORE_OPEN_ACTION));
       expect(buttons.map((b) => JSON.parse(b.value ?? '{}') as unknown)).toEqual(done.sort((a, b) => b - a).map((id) => ({ instance: 'a9s-pg', backupId: id })));
       expect(restoreButtonValue('a9s-pg', 148)).toBe('{"instance":"a9s-pg","backupId":148}');
+    });
+
+    it('names each Restore… button by its backup for screen readers', () => {
+      const buttons = m.blocks.flatMap((b) => (b.type === 'section' && b.accessory?.type === 'button' ? [b.accessory] : []));
+      const ids = buttons.map((b) => (JSON.parse(b.value ?? '{}') as { backupId: number }).backupId);
+      expect(buttons.map((b) => b.accessibility_label)).toEqual(ids.map((id) => `Restore backup ${id} of a9s-pg`));
     });
 
     it('shows size and age of done backups and the reason of failed ones', () => {

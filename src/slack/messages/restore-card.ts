@@ -69,6 +69,14 @@ export function renderRestoreCard(r: RestoreRequest, now: number): SlackMessage 
   if (r.approvals.length > 0) {
     blocks.push(context(r.approvals.map((a) => `:ballot_box_with_check: ${user(a.userId)} approved at ${isoTime(a.at)}`).join('\n')));
   }
+  if (r.rejections.length > 0 && r.state === 'pending') {
+    const left = r.rejectionsNeeded - r.rejections.length;
+    blocks.push(
+      context(
+        `${r.rejections.map((x) => `:x: ${user(x.userId)} rejected at ${isoTime(x.at)}`).join('\n')}\n${left} more rejection${left === 1 ? '' : 's'} end${left === 1 ? 's' : ''} the request.`,
+      ),
+    );
+  }
   blocks.push(section(stateLine(r)));
   if (r.state === 'pending') {
     const value = String(r.id);

@@ -12,6 +12,7 @@ const ActionBody = z.object({
   container: z.object({ channel_id: z.string().optional(), message_ts: z.string().optional() }).passthrough().nullish(),
   message: z.object({ ts: z.string().optional() }).passthrough().nullish(),
   actions: z.array(z.object({ action_id: z.string(), value: z.string().max(2000).optional() })).min(1),
+  trigger_id: z.string().min(1).max(200).optional(),
 });
 
 export interface ParsedClick {
@@ -19,6 +20,8 @@ export interface ParsedClick {
   value: string;
   /** The ts of the message whose button was clicked; undefined when the payload has none. */
   messageTs: string | undefined;
+  /** For views.open (a modal); Slack always sends one with a click. */
+  triggerId: string | undefined;
 }
 
 /** Parses the click and builds who/where/how-to-answer; undefined for a payload we can not read. */
@@ -34,6 +37,7 @@ export function parseClick(deps: Deps, args: ButtonArgs): ParsedClick | undefine
   return {
     value: body.actions[0]?.value ?? '',
     messageTs: body.container?.message_ts ?? body.message?.ts,
+    triggerId: body.trigger_id,
     origin: { user, channel, reply: ephemeralReply({ respond: args.respond, client: args.client, channel, user, logger: deps.logger }) },
   };
 }

@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import type { Deps } from '../../../deps';
-import { requestRestore } from '../../../restores/request';
+import { openRestoreModal } from '../../../restores/restore-modal';
 import { checkInstance } from '../../command-parser';
 import { renderInternalError } from '../../messages/errors';
 import { renderNotice } from '../../messages/help';
+import { renderRefusal } from '../../messages/access';
 import { parseClick, type ButtonArgs } from './payload';
 
 const ButtonValue = z.object({ instance: z.string().min(1).max(100), backupId: z.number().int().nonnegative() });
 
-/** The Restore… button of `list`: the same request as `/pgbackup restore <id> <instance>`. */
+/** The Restore… button of `list`: opens the restore modal; the request is made on its submission. */
 export function restoreOpenHandler(deps: Deps) {
   return async (args: ButtonArgs): Promise<void> => {
     await args.ack();
@@ -21,19 +22,25 @@ export function restoreOpenHandler(deps: Deps) {
       deps.metrics.actions.inc({ action: 'restore_open', outcome: 'invalid' });
       return;
     }
+    const verdict = await deps.access.check({ user: click.origin.user, channel: click.origin.channel, permission: 'operate', action: 'restore_open', instance: value.instance });
+    if (!verdict.allowed) {
+      await click.origin.reply(renderRefusal(verdict, 'request restores'));
+      deps.metrics.actions.inc({ action: 'restore_open', outcome: 'refused' });
+      return;
+    }
     const problem = checkInstance(value.instance, deps.config);
     if (problem) {
       await click.origin.reply(renderNotice(`:warning: ${problem}`));
       deps.metrics.actions.inc({ action: 'restore_open', outcome: 'refused' });
       return;
     }
+    if (click.triggerId === undefined) {
+      deps.metrics.actions.inc({ action: 'restore_open', outcome: 'invalid' });
+      return;
+    }
     let outcome: string;
     try {
-      outcome = await requestRestore(deps, click.origin, {
-        instance: value.instance,
-        backup: { kind: 'id', id: value.backupId },
-        reason: 'requested with the Restore… button',
-      });
+      outcome = await openRestoreModal(deps, click.origin, { instance: value.instance, backup: { kind: 'id', id: value.backupId }, triggerId: click.triggerId });
     } catch (err) {
       deps.logger.error({ err, action: 'restore_open' }, 'restore request failed');
       await click.origin.reply(renderInternalError(err, `request the restore of backup ${value.backupId}`));

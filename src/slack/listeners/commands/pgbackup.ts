@@ -4,9 +4,11 @@ import { listBackups } from '../../../backups/list';
 import { triggerBackup } from '../../../backups/trigger';
 import type { Deps } from '../../../deps';
 import { requestRestore } from '../../../restores/request';
+import { openRestoreModal } from '../../../restores/restore-modal';
 import { parseCommand } from '../../command-parser';
 import { renderHelp, renderNotice, renderUsageError } from '../../messages/help';
 import { renderInternalError } from '../../messages/errors';
+import { renderRefusal } from '../../messages/access';
 import { code } from '../../messages/format';
 import { ephemeralReply } from '../../reply';
 
@@ -15,6 +17,7 @@ const CommandPayload = z.object({
   text: z.string().default(''),
   user_id: z.string().min(1),
   channel_id: z.string().min(1),
+  trigger_id: z.string().min(1).max(200).optional(),
 });
 
 /**
@@ -43,6 +46,14 @@ export function pgbackupCommand(deps: Deps) {
       return count('invalid');
     }
 
+    // Before the ack, so a refused `now` is never told "asking the Backup Manager"; group
+    // lookups are bounded well inside Slack's 3 seconds.
+    const verdict = await deps.access.check({ user, channel, permission: parsed.kind === 'list' ? 'use' : 'operate', action: parsed.kind, instance: parsed.instance });
+    if (!verdict.allowed) {
+      await ack({ response_type: 'ephemeral', ...renderRefusal(verdict, parsed.kind === 'list' ? 'list backups' : parsed.kind === 'now' ? 'start backups' : 'request restores') });
+      return count('refused');
+    }
+
     const origin = { user, channel, reply: ephemeralReply({ respond, client, channel, user, logger }) };
     logger.info({ command: parsed.kind, user, channel, instance: parsed.instance }, 'command');
     let acked = false;
@@ -53,12 +64,21 @@ export function pgbackupCommand(deps: Deps) {
           acked = true;
           return count(await triggerBackup(deps, origin, parsed.instance));
         case 'list':
-          await ack();
+          await ack({ response_type: 'ephemeral', ...renderNotice(`:hourglass_flowing_sand: Asking the Backup Manager for the backups of ${code(parsed.instance)}…`) });
           acked = true;
           return count((await listBackups(deps, origin, parsed.instance)) ? 'ok' : 'error');
         case 'restore':
-          await ack();
+          await ack({
+            response_type: 'ephemeral',
+            ...renderNotice(`:hourglass_flowing_sand: Asking the Backup Manager about backup ${code(parsed.backup.kind === 'id' ? String(parsed.backup.id) : parsed.backup.name)} of ${code(parsed.instance)}…`),
+          });
           acked = true;
+          // No reason where one is required: the modal asks for it (and shows the impact).
+          if (parsed.reason === '' && config.restoreReason === 'required') {
+            const triggerId = payload.data.trigger_id;
+            // Without a trigger_id no modal can open; the request use case refuses the reasonless request.
+            if (triggerId !== undefined) return count(await openRestoreModal(deps, origin, { instance: parsed.instance, backup: parsed.backup, triggerId }));
+          }
           return count(await requestRestore(deps, origin, { instance: parsed.instance, backup: parsed.backup, reason: parsed.reason }));
       }
     } catch (err) {
