@@ -150,6 +150,9 @@ export function mapTransportError(error: unknown): BackupManagerError {
   return new UnavailableError(`Backup Manager unreachable (${code})`, undefined, undefined, code);
 }
 
+/** One exchange with the manager; exported for the REST adapter (rest-adapter.ts), which shares this HTTP core. */
+export type ExchangeCall<T> = Call<T>;
+
 interface Call<T> {
   method: 'GET' | 'POST';
   /** Templated, for logs and metrics. */
@@ -164,6 +167,8 @@ interface Call<T> {
   /** Returned when a 2xx body can not be parsed: for a POST whose effect already happened. */
   fallback?: T;
   signal?: AbortSignal;
+  /** Non-2xx statuses whose body is parsed with `schema` instead of becoming an error (detection's 404). */
+  accept?: readonly number[];
 }
 
 /**
@@ -277,6 +282,34 @@ export class BackupManagerClient implements BackupManagerApi {
     });
   }
 
+  /**
+   * A call on a route of another generation (the REST adapter, generation detection) through
+   * this client's pool, auth, typed errors and scrubbing. A GET is retried with backoff like
+   * getInstance unless `retry: false`; a POST is never retried.
+   */
+  async exchange<T>(call: ExchangeCall<T>, options: { retry?: boolean } = {}): Promise<T> {
+    // Like the legacy POSTs, a POST is left to finish on close: cutting it would leave its effect unknown.
+    const linked = call.method === 'GET' ? linkSignals(call.signal, this.closing.signal) : linkSignals(call.signal);
+    const linkedCall: Call<T> = { ...call, signal: linked.signal };
+    try {
+      if (call.method !== 'GET' || options.retry === false) return await this.once(linkedCall);
+      return await retryWithBackoff(() => this.attempt(linkedCall), {
+        ...this.retryPolicy,
+        signal: linked.signal,
+        shouldRetry: isRetryable,
+        onRetry: ({ error, retry, delayMs }) =>
+          this.log.info(
+            { method: call.method, route: call.route, retry, delayMs, code: error instanceof UnavailableError ? error.code : undefined },
+            'Backup Manager unavailable, retrying',
+          ),
+      }).catch((error: unknown) => {
+        throw this.logFailure(linkedCall, error);
+      });
+    } finally {
+      linked.dispose();
+    }
+  }
+
   close(): Promise<void> {
     if (!this.closed) {
       this.closing.abort(new UnavailableError('Backup Manager client is closed', undefined, undefined, 'CLIENT_CLOSED'));
@@ -324,7 +357,7 @@ export class BackupManagerClient implements BackupManagerApi {
   }
 
   private interpret<T>(call: Call<T>, status: number, text: string): T {
-    if (status >= 200 && status < 300) {
+    if ((status >= 200 && status < 300) || call.accept?.includes(status)) {
       let json: unknown;
       try {
         json = text.trim() === '' ? undefined : JSON.parse(text);
