@@ -3,6 +3,10 @@ import type { InstanceView, Restore, RestoreResponse, TriggerResponse } from './
 
 /** The two route generations of the Backup Manager: the seed's (`/backup_agent/…`) and the newer resource routes. */
 export type ApiGeneration = 'legacy' | 'rest';
+/** BACKUP_MANAGER_API: `auto` (default) finds out which generation the manager serves. */
+export const API_MODES = ['auto', 'legacy', 'rest'] as const;
+export type ApiMode = (typeof API_MODES)[number];
+
 /** 'unknown': not found out yet, or the manager did not answer the last detection. */
 export type DetectedGeneration = ApiGeneration | 'unknown';
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { ApiGeneration, BackupManagerApi, Capability, DetectedGeneration, ReadOptions } from './api';
+import type { ApiGeneration, ApiMode, BackupManagerApi, Capability, DetectedGeneration, ReadOptions } from './api';
 import type { BackupManagerClient, ExchangeCall } from './client';
 import { NotFoundError, UnavailableError } from './errors';
 import { LegacyBackupManagerAdapter } from './legacy-adapter';
@@ -8,9 +8,7 @@ import { RestBackupManagerAdapter } from './rest-adapter';
 import type { InstanceConfig } from './rest-schemas';
 import type { InstanceView, Restore, RestoreResponse, TriggerResponse } from './schemas';
 
-/** BACKUP_MANAGER_API: `auto` finds out which generation the manager serves. */
-export type ApiMode = 'auto' | ApiGeneration;
-export const API_MODES = ['auto', 'legacy', 'rest'] as const;
+export type { ApiMode } from './api';
 
 /** How one generation's probe went: served, not served (an unknown route), or no verdict (down, credentials, …). */
 export type ProbeVerdict = 'served' | 'absent' | 'no-answer';
