@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { BackupManagerApi } from './backup-manager/api';
 import { BackupManagerClient, type BackupManagerTimeouts } from './backup-manager/client';
+import { GenerationClient } from './backup-manager/generation';
 import { NotFoundError, UnavailableError } from './backup-manager/errors';
 import { secretsOf, type Config } from './config';
 import type { Deps } from './deps';
@@ -60,9 +61,13 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const clock = options.clock ?? Date.now;
   const metrics = new Metrics({ defaults: true });
   const store: Store = openStore(config.stateDb, options.storeBusyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.storeBusyTimeoutMs });
-  const api =
-    options.api ??
-    new BackupManagerClient({
+  // BACKUP_MANAGER_API: one port over either route generation; `auto` probes (GETs only) before the first call.
+  let generations: GenerationClient | undefined;
+  let api: BackupManagerApi;
+  if (options.api) {
+    api = options.api;
+  } else {
+    const core = new BackupManagerClient({
       baseUrl: config.backupManager.url,
       username: config.backupManager.username,
       password: config.backupManager.password,
@@ -72,6 +77,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       ...(options.managerTimeouts ? { timeouts: options.managerTimeouts } : {}),
       onRequest: (i) => metrics.managerRequests.observe({ route: i.route, method: i.method, status: String(i.status) }, i.durationMs / 1000),
     });
+    generations = new GenerationClient({ mode: config.backupManagerApi, core, probeInstance: config.defaultInstance, logger });
+    api = generations;
+  }
 
   const web = createSlackClient(config.slack, logger);
   const chat = {
@@ -165,7 +173,11 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     [
       healthRoute(),
       // In Socket Mode the bot hears nothing while its WebSocket is down, whatever auth.test says.
-      readinessRoute({ slack: async () => slack.connected() && (await web.auth.test()).ok === true, backupManager: checkManager }),
+      readinessRoute({
+        slack: async () => slack.connected() && (await web.auth.test()).ok === true,
+        backupManager: checkManager,
+        api: () => api.generation?.() ?? 'unknown',
+      }),
       metricsRoute(metrics),
       eventsRoute,
       ...(options.extraRoutes ?? []),
@@ -181,6 +193,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   });
   const port = (server.address() as AddressInfo).port;
 
+  // Found out (and logged) now rather than at the first command; calls meanwhile share this detection.
+  generations?.redetect().catch((err: unknown) => logger.warn({ err }, 'Backup Manager API generation detection failed'));
   const resumedJobs = outbox.resume();
   const resumedRestores = runner.resume();
   poller.start();

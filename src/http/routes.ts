@@ -15,6 +15,8 @@ export type PartState = 'ok' | 'down' | 'restoring';
 export interface ReadinessChecks {
   slack: () => Promise<boolean>;
   backupManager: () => Promise<PartState>;
+  /** The Backup Manager API generation in use ('legacy' | 'rest' | 'unknown'); read after the manager check, which may have found it out. */
+  api?: () => string;
 }
 
 /** Ready when Slack accepts the token and the Backup Manager answers; the body says which part is down. */
@@ -22,7 +24,7 @@ export function readinessRoute(checks: ReadinessChecks): Route {
   return async (req, res) => {
     if (req.method !== 'GET' || pathOf(req) !== '/readyz') return false;
     const [slack, backupManager] = await Promise.all([checks.slack().catch(() => false), checks.backupManager().catch((): PartState => 'down')]);
-    const body = { slack: slack ? 'ok' : 'down', backupManager };
+    const body = { slack: slack ? 'ok' : 'down', backupManager, ...(checks.api ? { api: checks.api() } : {}) };
     // An a9s-pg restore takes the manager down by design; the bot is still doing its job then.
     const ready = slack && backupManager !== 'down';
     sendJson(res, ready ? 200 : 503, { ready, ...body });
