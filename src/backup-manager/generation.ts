@@ -66,6 +66,7 @@ export class GenerationClient implements BackupManagerApi {
   private stale = true;
   private lastFailedDetection = Number.NEGATIVE_INFINITY;
   private detecting: Promise<Detection> | undefined;
+  private verdictless = false;
 
   constructor(private readonly options: GenerationClientOptions) {
     this.legacy = new LegacyBackupManagerAdapter(options.core);
@@ -168,7 +169,10 @@ export class GenerationClient implements BackupManagerApi {
       // Keep using (and showing) what was found before: an outage is not a change of version.
       this.detected = { ...before, legacy, rest };
       const neither = legacy === 'absent' && rest === 'absent';
-      this.log.warn(
+      // Once per spell without a verdict: an outage would otherwise repeat it every few seconds.
+      const level = this.verdictless ? 'debug' : 'warn';
+      this.verdictless = true;
+      this.log[level](
         { legacy, rest, using: before.api === 'unknown' ? this.fallback : before.api },
         neither
           ? 'Backup Manager answered neither API generation; set BACKUP_MANAGER_API if this persists'
@@ -177,6 +181,7 @@ export class GenerationClient implements BackupManagerApi {
       return this.lastDetection();
     }
     this.stale = false;
+    this.verdictless = false;
     this.fallback = api;
     this.detected = { api, legacy, rest };
     if (before.api !== api) this.log.info({ api, legacy, rest, previous: before.api }, `Backup Manager API generation: ${api}`);

@@ -40,10 +40,10 @@ async function simulator(api: SimApi, port = 0): Promise<Simulator> {
   return sim;
 }
 
-function client(sim: Simulator, mode: ApiMode): GenerationClient {
+function client(sim: Simulator, mode: ApiMode, timing: { retryDetectionMs?: number; notFoundRedetectMs?: number; clock?: () => number } = {}): GenerationClient {
   const logger = pino({ level: 'trace' }, { write: (line: string) => void logLines.push(line) });
   const core = new BackupManagerClient({ baseUrl: sim.url, username: 'admin', password: PASSWORD, logger, retry: { retries: 1, minDelayMs: 1, maxDelayMs: 2 } });
-  const c = new GenerationClient({ mode, core, probeInstance: 'a9s-pg', logger, retryDetectionMs: 0, notFoundRedetectMs: 0 });
+  const c = new GenerationClient({ mode, core, probeInstance: 'a9s-pg', logger, retryDetectionMs: 0, notFoundRedetectMs: 0, ...timing });
   clients.push(c);
   return c;
 }
@@ -219,6 +219,40 @@ describe('auto: found out again', () => {
     expect(after.view('svc-1').backups).toEqual([]);
     expect(api.generation()).toBe('rest');
     expect(await api.triggerBackup('svc-1')).toEqual({ id: 148, message: 'job to backup is queued' });
+  });
+});
+
+describe('auto: probing is bounded', () => {
+  const probesIn = (sim: Simulator) => sim.requests.filter((r) => r.path === '/instances/a9s-pg/backups').length;
+
+  it('while the manager answers 503: one detection per retryDetectionMs, a warning only for the first', async () => {
+    const sim = await simulator('both');
+    let now = 0;
+    const api = client(sim, 'auto', { retryDetectionMs: 1000, clock: () => now });
+    await sim.setFault({ kind: 'status', status: 503 });
+    await expect(api.getInstance('svc-1', { retry: false })).rejects.toBeInstanceOf(UnavailableError);
+    await expect(api.getInstance('svc-1', { retry: false })).rejects.toBeInstanceOf(UnavailableError);
+    expect(probesIn(sim)).toBe(1);
+    now = 1000;
+    await expect(api.getInstance('svc-1', { retry: false })).rejects.toBeInstanceOf(UnavailableError);
+    expect(probesIn(sim)).toBe(2);
+    expect(logLines.filter((l) => l.includes('"level":40') && l.includes('not found out yet'))).toHaveLength(1);
+    await sim.setFault(null);
+    now = 2000;
+    await api.getInstance('svc-1', { retry: false });
+    expect([probesIn(sim), api.generation()]).toEqual([3, 'legacy']);
+  });
+
+  it('an unknown instance asked for again and again probes once per notFoundRedetectMs', async () => {
+    const sim = await simulator('both');
+    let now = 0;
+    const api = client(sim, 'auto', { notFoundRedetectMs: 60_000, clock: () => now });
+    await api.redetect();
+    for (let i = 0; i < 3; i++) await expect(api.getInstance('nope')).rejects.toBeInstanceOf(NotFoundError);
+    expect(probesIn(sim)).toBe(2);
+    now = 60_000;
+    await expect(api.getInstance('nope')).rejects.toBeInstanceOf(NotFoundError);
+    expect(probesIn(sim)).toBe(3);
   });
 });
 
