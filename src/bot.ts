@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { BackupManagerApi } from './backup-manager/api';
 import { BackupManagerClient, type BackupManagerTimeouts } from './backup-manager/client';
+import { GenerationClient } from './backup-manager/generation';
 import { NotFoundError, UnavailableError } from './backup-manager/errors';
 import { secretsOf, type Config } from './config';
 import type { Deps } from './deps';
@@ -69,9 +70,13 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const clock = options.clock ?? Date.now;
   const metrics = new Metrics({ defaults: true });
   const store: Store = openStore(config.stateDb, options.storeBusyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.storeBusyTimeoutMs });
-  const api =
-    options.api ??
-    new BackupManagerClient({
+  // BACKUP_MANAGER_API: one port over either route generation; `auto` probes (GETs only) before the first call.
+  let generations: GenerationClient | undefined;
+  let api: BackupManagerApi;
+  if (options.api) {
+    api = options.api;
+  } else {
+    const core = new BackupManagerClient({
       baseUrl: config.backupManager.url,
       username: config.backupManager.username,
       password: config.backupManager.password,
@@ -81,6 +86,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       ...(options.managerTimeouts ? { timeouts: options.managerTimeouts } : {}),
       onRequest: (i) => metrics.managerRequests.observe({ route: i.route, method: i.method, status: String(i.status) }, i.durationMs / 1000),
     });
+    generations = new GenerationClient({ mode: config.backupManagerApi, core, probeInstance: config.defaultInstance, logger });
+    api = generations;
+  }
 
   const web = createSlackClient(config.slack, logger, config.slackTimeoutMs);
   const chat = {
@@ -216,6 +224,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         slack: async () => slack.connected() && !outbox.slackUnresponsive() && (await web.auth.test()).ok === true,
         backupManager: checkManager,
         slackProbeMs: Math.min(5000, config.slackTimeoutMs),
+        api: () => api.generation?.() ?? 'unknown',
         store: async () => {
           try {
             store.probeWrite(clock(), READINESS_STORE_BUSY_MS);
@@ -241,6 +250,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   });
   const port = (server.address() as AddressInfo).port;
 
+  // Found out (and logged) now rather than at the first command; calls meanwhile share this detection.
+  generations?.redetect().catch((err: unknown) => logger.warn({ err }, 'Backup Manager API generation detection failed'));
   const resumedJobs = outbox.resume();
   const resumedRestores = runner.resume();
   poller.start();

@@ -57,6 +57,7 @@ describe('loadConfig', () => {
       ['LOG_TAIL_COMMAND', (c) => c.logTailCommand, undefined],
       ['LOG_TAIL_LABEL', (c) => c.logTailLabel, undefined],
       ['LOG_LEVEL', (c) => c.logLevel, 'info'],
+      ['BACKUP_MANAGER_API', (c) => c.backupManagerApi, 'auto'],
     ])('%s defaults as documented', (_name, read, expected) => {
       expect(read(config)).toEqual(expected);
     });
@@ -301,6 +302,13 @@ describe('loadConfig', () => {
     it('reads LOG_TAIL_LABEL, trimmed, and refuses one over 100 characters', () => {
       expect(load({ ...PRODUCTION, LOG_TAIL_LABEL: '  agent log on pg/0 ' }).logTailLabel).toBe('agent log on pg/0');
       expect(problemsOf({ ...PRODUCTION, LOG_TAIL_LABEL: 'x'.repeat(101) }).message).toContain('LOG_TAIL_LABEL must be at most 100 characters');
+    });
+
+    it('reads BACKUP_MANAGER_API in any case and refuses an unknown generation along with the other problems', () => {
+      expect(load({ ...PRODUCTION, BACKUP_MANAGER_API: ' REST ' }).backupManagerApi).toBe('rest');
+      expect(load({ ...PRODUCTION, BACKUP_MANAGER_API: 'legacy' }).backupManagerApi).toBe('legacy');
+      const err = problemsOf({ ...PRODUCTION, BACKUP_MANAGER_API: 'v2', LOG_LEVEL: 'loud' });
+      expect(err.problems).toEqual(expect.arrayContaining(['BACKUP_MANAGER_API must be one of auto, legacy, rest', expect.stringMatching(/^LOG_LEVEL must be one of/)]));
     });
 
     it('refuses both log sources at once', () => {

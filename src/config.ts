@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { API_MODES, type ApiMode } from './backup-manager/api';
 
 /**
  * The environment contract of spec/behaviour.md. Every variable is validated here, at the
@@ -75,6 +76,9 @@ const EnvSchema = z.object({
   BACKUP_MANAGER_PASSWORD: optionalString,
   BACKUP_MANAGER_PASSWORD_FILE: optionalString,
   BACKUP_MANAGER_CA_FILE: optionalString,
+  BACKUP_MANAGER_API: optionalString
+    .transform((v) => (v ?? 'auto').toLowerCase())
+    .refine((v) => (API_MODES as readonly string[]).includes(v), { message: `must be one of ${API_MODES.join(', ')}` }),
   DEFAULT_INSTANCE: optionalString.transform((v) => v ?? 'a9s-pg'),
   ALLOWED_INSTANCES: csv,
   NOTIFY_CHANNEL: optionalString,
@@ -137,6 +141,8 @@ export interface Config {
   mode: 'production' | 'sandbox';
   slack: SlackConfig | undefined;
   backupManager: BackupManagerConfig | undefined;
+  /** Which route generation to speak: `auto` finds out at start and again after an outage. */
+  backupManagerApi: ApiMode;
   port: number;
   defaultInstance: string;
   /** Empty means every instance is allowed. */
@@ -261,6 +267,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     backupManager: hasManager
       ? { url: (e.BACKUP_MANAGER_URL as string).replace(/\/+$/, ''), username: e.BACKUP_MANAGER_USERNAME, password: password as string, caFile: e.BACKUP_MANAGER_CA_FILE }
       : undefined,
+    backupManagerApi: e.BACKUP_MANAGER_API as ApiMode,
     port: e.PORT,
     defaultInstance: e.DEFAULT_INSTANCE,
     allowedInstances: e.ALLOWED_INSTANCES,

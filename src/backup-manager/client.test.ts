@@ -378,7 +378,7 @@ describe('deadlines', () => {
     const reason = new DeadlineError(200);
     const controller = new AbortController();
     setTimeout(() => controller.abort(reason), 200);
-    await expect(makeClient(server.url).triggerRestore(148, 38, { signal: controller.signal })).rejects.toBe(reason);
+    await expect(makeClient(server.url).triggerRestore(148, 38, undefined, { signal: controller.signal })).rejects.toBe(reason);
     expect(server.received).toHaveLength(1);
   });
 

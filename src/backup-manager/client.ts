@@ -152,6 +152,9 @@ export function mapTransportError(error: unknown): BackupManagerError {
   return new UnavailableError(`Backup Manager unreachable (${code})`, undefined, undefined, code);
 }
 
+/** One exchange with the manager; exported for the REST adapter (rest-adapter.ts), which shares this HTTP core. */
+export type ExchangeCall<T> = Call<T>;
+
 interface Call<T> {
   method: 'GET' | 'POST';
   /** Templated, for logs and metrics. */
@@ -166,6 +169,8 @@ interface Call<T> {
   /** Returned when a 2xx body can not be parsed: for a POST whose effect already happened. */
   fallback?: T;
   signal?: AbortSignal;
+  /** Non-2xx statuses whose body is parsed with `schema` instead of becoming an error (detection's 404). */
+  accept?: readonly number[];
 }
 
 /**
@@ -237,21 +242,28 @@ export class BackupManagerClient implements BackupManagerApi {
 
   async getInstance(instanceGuid: string, options: { retry?: boolean; signal?: AbortSignal } = {}): Promise<InstanceView> {
     const guid = requireGuid(instanceGuid);
+    return await this.read(
+      {
+        method: 'GET',
+        route: '/instances/:guid',
+        path: `/instances/${encodeURIComponent(guid)}`,
+        schema: InstanceViewSchema,
+        action: `read instance ${quote(guid)}`,
+        subject: `instance ${quote(guid)}`,
+      },
+      options,
+    );
+  }
+
+  /** A GET: retried with backoff unless `retry: false`, all attempts ending by the deadline, `signal` or close. */
+  private async read<T>(call: Call<T>, options: { retry?: boolean; signal?: AbortSignal }): Promise<T> {
     const budget = startBudget(this.deadlineMs);
     const deadline = timeoutSignal(this.deadlineMs, () => new DeadlineError(this.deadlineMs));
     const linked = linkSignals(options.signal, this.closing.signal, deadline.signal);
-    const call: Call<InstanceView> = {
-      method: 'GET',
-      route: '/instances/:guid',
-      path: `/instances/${encodeURIComponent(guid)}`,
-      schema: InstanceViewSchema,
-      action: `read instance ${quote(guid)}`,
-      subject: `instance ${quote(guid)}`,
-      signal: linked.signal,
-    };
+    const linkedCall: Call<T> = { ...call, signal: linked.signal };
     try {
-      if (options.retry === false) return await this.once(undefined, call);
-      return await retryWithBackoff(() => this.attempt(call), {
+      if (options.retry === false) return await this.once(undefined, linkedCall);
+      return await retryWithBackoff(() => this.attempt(linkedCall), {
         ...this.retryPolicy,
         signal: linked.signal,
         remainingMs: () => budget.remainingMs(),
@@ -270,7 +282,8 @@ export class BackupManagerClient implements BackupManagerApi {
     }
   }
 
-  async triggerRestore(backupId: number, instanceId: number, options: { signal?: AbortSignal } = {}): Promise<RestoreResponse> {
+  /** The seed's restore takes numeric ids only; `_instanceGuid` is for the REST generation's adapter. */
+  async triggerRestore(backupId: number, instanceId: number, _instanceGuid?: string, options: { signal?: AbortSignal } = {}): Promise<RestoreResponse> {
     requireId('backupId', backupId);
     requireId('instanceId', instanceId);
     return await this.once(options.signal, {
@@ -285,6 +298,17 @@ export class BackupManagerClient implements BackupManagerApi {
       // believe it failed and trigger it again.
       fallback: { id: null, message: null },
     });
+  }
+
+  /**
+   * A call on a route of another generation (the REST adapter, generation detection) through
+   * this client's pool, auth, typed errors and scrubbing. A GET is retried with backoff like
+   * getInstance unless `retry: false`; a POST is never retried.
+   */
+  async exchange<T>(call: ExchangeCall<T>, options: { retry?: boolean } = {}): Promise<T> {
+    // Like the legacy POSTs, a POST is left to finish on close: cutting it would leave its effect unknown.
+    if (call.method !== 'GET') return await this.once(call.signal, call);
+    return await this.read(call, { ...options, ...(call.signal ? { signal: call.signal } : {}) });
   }
 
   close(): Promise<void> {
@@ -350,7 +374,7 @@ export class BackupManagerClient implements BackupManagerApi {
   }
 
   private interpret<T>(call: Call<T>, status: number, text: string): T {
-    if (status >= 200 && status < 300) {
+    if ((status >= 200 && status < 300) || call.accept?.includes(status)) {
       let json: unknown;
       try {
         json = text.trim() === '' ? undefined : JSON.parse(text);

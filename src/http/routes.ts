@@ -17,6 +17,8 @@ export interface ReadinessChecks {
   backupManager: () => Promise<PartState>;
   /** Whether the state store takes a write; a bot that can not record must not take work. */
   store?: () => Promise<boolean>;
+  /** The Backup Manager API generation in use ('legacy' | 'rest' | 'unknown'); read after the manager check, which may have found it out. */
+  api?: () => string;
   /** How long the Slack check may take; a Slack that does not answer by then is down (default 5 s). */
   slackProbeMs?: number;
 }
@@ -47,7 +49,7 @@ export function readinessRoute(checks: ReadinessChecks): Route {
       checks.backupManager().catch((): PartState => 'down'),
       checks.store ? checks.store().catch(() => false) : Promise.resolve(undefined),
     ]);
-    const body = { slack: slack ? 'ok' : 'down', backupManager, ...(store === undefined ? {} : { store: store ? 'ok' : 'down' }) };
+    const body = { slack: slack ? 'ok' : 'down', backupManager, ...(store === undefined ? {} : { store: store ? 'ok' : 'down' }), ...(checks.api ? { api: checks.api() } : {}) };
     // An a9s-pg restore takes the manager down by design; the bot is still doing its job then.
     const ready = slack && backupManager !== 'down' && store !== false;
     sendJson(res, ready ? 200 : 503, { ready, ...body });

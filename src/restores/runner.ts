@@ -96,7 +96,7 @@ export class RestoreRunner {
     // Stopped while the log was being opened: send nothing; a restart resumes the request.
     if (this.sessions.get(req.id) !== session) return;
     try {
-      managerId = (await api.triggerRestore(req.backupId, req.instanceNumericId)).id;
+      managerId = (await api.triggerRestore(req.backupId, req.instanceNumericId, req.instance)).id;
     } catch (err) {
       const ambiguous = err instanceof BackupManagerError && (err.kind === 'unavailable' || err.kind === 'bad_response');
       if (!ambiguous) {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { seedDemoHistory } from './demo';
 import { A9S_PG } from './model';
-import { startSimulator } from './server';
+import { SIM_APIS, startSimulator } from './server';
 
 /** `npm run simulator`: a fake Backup Manager for the local sandbox and manual trials. */
 
@@ -48,6 +48,7 @@ const EnvSchema = z.object({
     }
     return n;
   }),
+  SIM_API: optional.pipe(z.enum(SIM_APIS).optional()).transform((v) => v ?? 'both'),
   SIM_SEED_HISTORY: optional.pipe(z.enum(['0', '1', 'true', 'false']).optional()).transform((v) => v !== '0' && v !== 'false'),
 });
 
@@ -72,13 +73,14 @@ async function main(): Promise<void> {
     restoreOutage: env.SIM_RESTORE_OUTAGE,
     scheduleEveryMs: env.SIM_SCHEDULE_EVERY_MS,
     failureRate: env.SIM_FAILURE_RATE,
+    api: env.SIM_API,
   });
   sim.events.on('error', (err) => console.error(`simulator: ${err.message}`));
   if (env.SIM_SEED_HISTORY) seedDemoHistory(sim, [A9S_PG, ...env.SIM_INSTANCES]);
 
   const password = env.SIM_PASSWORD === DEFAULT_PASSWORD ? `password "${DEFAULT_PASSWORD}" (default)` : 'password from SIM_PASSWORD';
   // eslint-disable-next-line no-console
-  console.log(`Backup Manager simulator on ${sim.url} (user admin, ${password}), backup-agent log ${env.SIM_AGENT_LOG}`);
+  console.log(`Backup Manager simulator on ${sim.url} (${env.SIM_API} API, user admin, ${password}), backup-agent log ${env.SIM_AGENT_LOG}`);
 
   let stopping = false;
   const stop = (): void => {

@@ -53,7 +53,26 @@ export interface SimInstance {
   guid: string;
   backups: SimBackup[];
   restores: SimRestore[];
+  /** Served only by the REST generation (GET /instances/:guid/config). */
+  config: SimInstanceConfig;
 }
+
+/** Field names of klutchio's GetInstanceConfigResponse; the defaults are an assumption. */
+export interface SimInstanceConfig {
+  retentionTimeDays: number;
+  minBackupCount: number;
+  minEncryptionKeyLength: number;
+  excludeFromAutoBackup: boolean;
+  backupType: string | null;
+}
+
+const DEFAULT_INSTANCE_CONFIG: SimInstanceConfig = {
+  retentionTimeDays: 14,
+  minBackupCount: 3,
+  minEncryptionKeyLength: 8,
+  excludeFromAutoBackup: false,
+  backupType: null,
+};
 
 /** The a9s-pg restore in progress: the manager itself is gone until it ends. */
 export interface PgRestore {
@@ -181,6 +200,7 @@ export class SimulatorModel {
       guid: name === A9S_PG ? A9S_PG_GUID : guidFor(name),
       backups: [],
       restores: [],
+      config: { ...DEFAULT_INSTANCE_CONFIG },
     };
     this.instances.set(name, instance);
     return instance;
@@ -192,6 +212,11 @@ export class SimulatorModel {
     if (byName) return byName;
     for (const instance of this.instances.values()) if (instance.guid === nameOrGuid) return instance;
     return undefined;
+  }
+
+  setInstanceConfig(name: string, config: Partial<SimInstanceConfig>): void {
+    const instance = this.require(name);
+    instance.config = { ...instance.config, ...config };
   }
 
   instanceNames(): string[] {

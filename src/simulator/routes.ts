@@ -43,7 +43,12 @@ export function route(ctx: RouteContext, req: RouteRequest): RouteResult {
   if (method === 'POST' && req.path === '/backup_agent/restores') return triggerRestore(ctx, req);
   const instanceMatch = /^\/instances\/([^/]+)\/?$/.exec(req.path);
   if (method === 'GET' && instanceMatch?.[1] !== undefined) return showInstance(ctx, decodeURIComponent(instanceMatch[1]));
-  return { status: 404, body: errorBody('NotFound', `No route matches ${method} ${req.path}.`) };
+  return noRoute(method, req.path);
+}
+
+/** What a Rails app answers for a path it does not route: how detection tells a generation is absent. */
+export function noRoute(method: string, path: string): RouteResult {
+  return { status: 404, body: errorBody('NotFound', `No route matches ${method} ${path}.`) };
 }
 
 function showInstance(ctx: RouteContext, guid: string): RouteResult {

@@ -5,8 +5,9 @@ import { AgentLog } from './agent-log';
 import type { OutageEndEvent, OutageStartEvent, RecordedRequest, SimulatorEventMap } from './events';
 import { cannedAnswer, faultHandlesRequest, faultMatches, OUTAGE_503, type CannedAnswer, type Fault, type ScopedFault } from './faults';
 import { BodyTooLargeError, checkBasicAuth, parseMaybeJson, readBody } from './http-util';
-import { SimulatorModel, type ModelEvent, type SeedBackupOptions, type SeedRestoreOptions } from './model';
-import { errorBody, route, type RouteResult } from './routes';
+import { SimulatorModel, type ModelEvent, type SeedBackupOptions, type SeedRestoreOptions, type SimInstanceConfig } from './model';
+import { restRoute } from './rest-routes';
+import { errorBody, noRoute, route, type RouteContext, type RouteRequest, type RouteResult } from './routes';
 import { renderInstance, type BackupOrder, type InstanceJson } from './view';
 
 /**
@@ -40,7 +41,12 @@ export interface SimulatorOptions {
   /** Status of an accepted backup POST: 201 (default) or 200. */
   backupStatusCode?: 200 | 201;
   backupOrder?: BackupOrder;
+  /** Which route generation the manager serves: the seed's (`legacy`), the newer `rest`, or `both` (default). */
+  api?: SimApi;
 }
+
+export const SIM_APIS = ['legacy', 'rest', 'both'] as const;
+export type SimApi = (typeof SIM_APIS)[number];
 
 const REDACTED = '[redacted]';
 const GRACEFUL_CLOSE_MS = 1000;
@@ -60,6 +66,7 @@ export class Simulator {
   private readonly random: () => number;
   private readonly backupStatusCode: number;
   private readonly backupOrder: BackupOrder;
+  private readonly api: SimApi;
   private boundPort: number;
   private server: Server | null = null;
   private readonly serverClosed: Promise<void>[] = [];
@@ -86,6 +93,7 @@ export class Simulator {
     this.random = options.random ?? Math.random;
     this.backupStatusCode = options.backupStatusCode ?? 201;
     this.backupOrder = options.backupOrder ?? 'oldest-first';
+    this.api = options.api ?? 'both';
     this.agentLog = new AgentLog({
       path: options.agentLogPath,
       now: this.now,
@@ -186,6 +194,11 @@ export class Simulator {
   /** Marks a backup `deleted`, as retention does. */
   deleteBackup(instance: string, id: number): void {
     this.model.deleteBackup(instance, id);
+  }
+
+  /** What GET /instances/:guid/config (REST) answers for the instance. */
+  setInstanceConfig(instance: string, config: Partial<SimInstanceConfig>): void {
+    this.model.setInstanceConfig(instance, config);
   }
 
   /** Returns the instance's numeric id (the one restores need). */
@@ -383,7 +396,7 @@ export class Simulator {
     if (fault && !faultHandlesRequest(fault)) return this.answerFault(res, fault);
 
     const result: RouteResult | null = authorized
-      ? route(
+      ? this.dispatch(
           {
             model: this.model,
             backupStatusCode: this.backupStatusCode,
@@ -403,6 +416,13 @@ export class Simulator {
     };
     if (fault?.kind === 'slow') this.later(fault.delayMs, answer);
     else answer();
+  }
+
+  /** Both generations map the same model; a generation not served answers like an unknown path. */
+  private dispatch(ctx: RouteContext, req: RouteRequest): RouteResult {
+    const rest = this.api === 'legacy' ? null : restRoute(ctx, req);
+    if (rest) return rest;
+    return this.api === 'rest' ? noRoute(req.method.toUpperCase(), req.path) : route(ctx, req);
   }
 
   private takeFault(method: string, path: string): ScopedFault | null {

@@ -55,7 +55,7 @@ export function renderInstance(instance: SimInstance, options: ViewOptions = {})
   const backups = instance.backups.map((b) => renderBackup(b, statusOf(b.id, b.task)));
   const restores = instance.restores.map((r) => renderRestore(r, (t) => statusOf(r.id, t)));
   return {
-    backups: arrange(backups, options.order ?? 'oldest-first', options.random ?? Math.random),
+    backups: arrangeBackups(backups, options.order ?? 'oldest-first', options.random ?? Math.random),
     restores,
     guid: instance.guid,
     instance_id: instance.name,
@@ -94,7 +94,8 @@ function renderRestore(restore: SimRestore, statusOf: (task: SimTask) => string)
   };
 }
 
-function arrange(backups: BackupJson[], order: BackupOrder, random: () => number): BackupJson[] {
+/** Shared by both route generations, so the same order option applies to either. */
+export function arrangeBackups<T>(backups: T[], order: BackupOrder, random: () => number): T[] {
   if (order === 'oldest-first') return backups;
   if (order === 'newest-first') return [...backups].reverse();
   const out = [...backups];

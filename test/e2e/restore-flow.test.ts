@@ -60,7 +60,7 @@ describe('restores: two-person rule, exactly once, log-tail follow-up', () => {
     // A late effect of the refused click would show by now: Bob's approval is processed after
     // it, and the restore that follows must be his alone.
     await h.click(card, 'restore_approve', BOB);
-    await cardUpdate(h, card, /Restore running|Approved/);
+    await cardUpdate(h, card, /Restore running/);
     await h.waitFor('chat.postMessage', inThread(card, /Backup-agent log/));
     expect(restorePosts(h)).toHaveLength(1);
     const [req] = h.bot.deps.store.restores.inState('running');
@@ -73,7 +73,7 @@ describe('restores: two-person rule, exactly once, log-tail follow-up', () => {
     h = await setup();
     const { card, backupId } = await requestCard(h);
     await h.click(card, 'restore_approve', BOB);
-    await cardUpdate(h, card, /Restore running|Approved/);
+    await cardUpdate(h, card, /Restore running/);
     const view = h.sim.view(PG);
     expect(restorePosts(h)).toHaveLength(1);
     expect(restorePosts(h)[0]?.body).toEqual({ backup_id: backupId, instance_id: view.id });

@@ -19,7 +19,8 @@ function line(b: Backup, now: number): string {
 
 export function renderBackupList(view: InstanceView, now: number, options: { restoreLocked?: boolean } = {}): SlackMessage {
   const latest = backupsNewestFirst(view.backups).slice(0, LIST_LIMIT);
-  const title = `Latest backups of ${code(view.instanceGuid)} (instance id ${view.id})`;
+  // 0: the REST generation reports no numeric instance id.
+  const title = `Latest backups of ${code(view.instanceGuid)}${view.id > 0 ? ` (instance id ${view.id})` : ''}`;
   if (latest.length === 0) {
     return message(`No backups of ${view.instanceGuid} yet`, [
       section(`${title}\nNo backups yet. Run \`/pgbackup now ${view.instanceGuid}\` to make one.`),

@@ -55,7 +55,7 @@ export function renderRestoreCard(r: RestoreRequest, now: number): SlackMessage 
   const blocks: Block[] = [
     header(`Restore of ${r.instance} requested`),
     fields([
-      ['Instance', `${code(r.instance)} (id ${r.instanceNumericId})`],
+      ['Instance', r.instanceNumericId > 0 ? `${code(r.instance)} (id ${r.instanceNumericId})` : code(r.instance)],
       ['Backup', backup],
       ['Backup age', age(r.backupCreatedAt, now)],
       ['Size', humanSize(r.backupSize)],
