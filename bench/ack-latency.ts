@@ -1,6 +1,6 @@
 import { Agent } from 'node:http';
 import { signSlackRequest, slashCommandBody } from '../src/sandbox/slack-requests';
-import { openStore } from '../src/store';
+import { openStore } from '../src/ports/store';
 import { spawnBot, spawnHelper } from './lib/child';
 import { ALICE, BOT_TOKEN, INSTANCES, OPS, SIGNING_SECRET, botEnv, startFakes, type Fakes } from './lib/fakes';
 import { httpRequest, sleep } from './lib/http';

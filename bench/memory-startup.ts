@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { renderBackupParent, renderTransitionReply } from '../src/slack/messages/backup-task';
-import { openStore, type TrackedTask } from '../src/store';
+import { renderBackupParent, renderTransitionReply } from '../src/outbound/messages/backup-task';
+import { openStore, type TrackedTask } from '../src/ports/store';
 import { rssBytes, spawnBot } from './lib/child';
 import { ALICE, INSTANCES, OPS, botEnv, startFakes, type Fakes } from './lib/fakes';
 import { httpRequest, sleep } from './lib/http';

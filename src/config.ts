@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { API_MODES, type ApiMode } from './backup-manager/api';
+import { API_MODES, type ApiMode } from './ports/backup-manager/api';
 
 /**
  * The environment contract of spec/behaviour.md. Every variable is validated here, at the

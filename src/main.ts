@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, secretsOf } from './config';
 import { boundedDestination } from './log-destination';
 import { createLogger } from './logger';
 import { installCrashPolicy } from './process-policy';
-import { killRemainingCommands } from './restores/log-tail';
+import { killRemainingCommands } from './outbound/log-tail';
 import { startSandbox } from './sandbox/start';
 import { StartupError } from './startup-error';
 

@@ -1,7 +1,7 @@
 import pino from 'pino';
-import type { BackupManagerApi } from '../backup-manager/api';
-import { BadResponseError, UnavailableError } from '../backup-manager/errors';
-import type { InstanceView } from '../backup-manager/schemas';
+import type { BackupManagerApi } from '../ports/backup-manager/api';
+import { BadResponseError, UnavailableError } from '../domain/manager-errors';
+import type { InstanceView } from '../ports/backup-manager/schemas';
 import { InstanceReader, type ManagerHealth, type ReadOutcome } from './instance-reader';
 
 const logger = pino({ level: 'silent' });

@@ -1,9 +1,9 @@
 import Bottleneck from 'bottleneck';
 import type { Logger } from 'pino';
-import type { BackupManagerApi } from '../backup-manager/api';
-import { UnavailableError } from '../backup-manager/errors';
-import { backoffDelay } from '../backup-manager/retry';
-import type { InstanceView } from '../backup-manager/schemas';
+import type { BackupManagerApi } from '../ports/backup-manager/api';
+import { UnavailableError } from '../domain/manager-errors';
+import { backoffDelay } from '../ports/backup-manager/retry';
+import type { InstanceView } from '../ports/backup-manager/schemas';
 
 /**
  * How often a subscriber needs fresh state: `active` while a backup or restore of the

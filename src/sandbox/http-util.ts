@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-export { pathOf as requestPath, sendJson } from '../http/server';
+export { pathOf as requestPath, sendJson } from '../inbound/http/server';
 
 /** Large enough for any Block Kit message (50 blocks of 3000 characters), small enough to refuse floods. */
 const DEFAULT_BODY_LIMIT = 1024 * 1024;

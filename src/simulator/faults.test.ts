@@ -1,4 +1,4 @@
-import { InstanceViewSchema, TriggerResponseSchema } from '../backup-manager/schemas';
+import { InstanceViewSchema, TriggerResponseSchema } from '../ports/backup-manager/schemas';
 import { basic, call, connectionError, getInstance, postBackup } from './__tests__/http';
 import { startSimulator, type Simulator } from './index';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorBodySchema, InstanceViewSchema, RestoreResponseSchema, TriggerResponseSchema, type InstanceView } from '../backup-manager/schemas';
+import { ErrorBodySchema, InstanceViewSchema, RestoreResponseSchema, TriggerResponseSchema, type InstanceView } from '../ports/backup-manager/schemas';
 import { getInstance, postBackup, postRestore } from './__tests__/http';
 import { startSimulator, type Simulator, type SimulatorOptions, type TransitionEvent } from './index';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InstanceViewSchema, RestoreResponseSchema, TriggerResponseSchema } from '../backup-manager/schemas';
+import { InstanceViewSchema, RestoreResponseSchema, TriggerResponseSchema } from '../ports/backup-manager/schemas';
 import { basic, connectionError, getInstance, postBackup, postRestore } from './__tests__/http';
 import { startSimulator, type OutageEndEvent, type OutageStartEvent, type Simulator, type SimulatorOptions } from './index';
 

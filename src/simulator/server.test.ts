@@ -1,4 +1,4 @@
-import { ErrorBodySchema, InstanceViewSchema, TriggerResponseSchema } from '../backup-manager/schemas';
+import { ErrorBodySchema, InstanceViewSchema, TriggerResponseSchema } from '../ports/backup-manager/schemas';
 import { call, getInstance, postBackup, postRestore } from './__tests__/http';
 import { startSimulator, type Simulator } from './index';
 

@@ -1,4 +1,4 @@
-import { GROUP_CACHE_MAX_MS } from '../../src/access/groups';
+import { GROUP_CACHE_MAX_MS } from '../../src/use-cases/access/groups';
 import type { RecordedCall } from '../../src/sandbox/fake-slack';
 import { ALERTS, ALICE, BOB, CAROL, EVE, Harness, OPS, textOf, type Args, type HarnessOptions } from './harness';
 

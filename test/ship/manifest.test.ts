@@ -9,7 +9,7 @@ import { read, slackMethodsCalled, sourceFiles } from './project';
 /** Bolt registrations in the bot's listeners, e.g. app.command('/pgbackup', …). */
 function registrations(kind: 'command' | 'event' | 'message' | 'view' | 'shortcut'): string[] {
   const re = new RegExp(`\\bapp\\.${kind}\\(\\s*(?:'([^']*)')?`, 'g');
-  return sourceFiles('src/slack').flatMap((f) => [...read(f).matchAll(re)].map((m) => m[1] ?? '(non-literal)'));
+  return sourceFiles('src/inbound/slack').flatMap((f) => [...read(f).matchAll(re)].map((m) => m[1] ?? '(non-literal)'));
 }
 
 const SlashCommand = z.object({

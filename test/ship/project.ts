@@ -41,9 +41,9 @@ export function envSchemaVariables(file: string): EnvVariable[] {
 export const configVariables = (): EnvVariable[] => envSchemaVariables('src/config.ts');
 export const simulatorVariables = (): EnvVariable[] => envSchemaVariables('src/simulator/main.ts');
 
-/** Prometheus metric names registered in src/http/metrics.ts. */
+/** Prometheus metric names registered in src/outbound/metrics.ts. */
 export function metricNames(): string[] {
-  return [...read('src/http/metrics.ts').matchAll(/name: '(pgbackup_[a-z_]+)'/g)].map((m) => m[1] as string);
+  return [...read('src/outbound/metrics.ts').matchAll(/name: '(pgbackup_[a-z_]+)'/g)].map((m) => m[1] as string);
 }
 
 /** Non-test TypeScript files under a folder (relative to the repository root). */

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { EVENTS_PATH } from '../../src/slack/app';
+import { EVENTS_PATH } from '../../src/inbound/slack/app';
 import { configVariables, metricNames, read, ROOT, simulatorVariables } from './project';
 
 const readme = read('README.md');

@@ -1,7 +1,0 @@
-import type { App } from '@slack/bolt';
-import type { Deps } from '../../../deps';
-import { pgbackupCommand } from './pgbackup';
-
-export function registerCommands(app: App, deps: Deps): void {
-  app.command('/pgbackup', pgbackupCommand(deps));
-}
