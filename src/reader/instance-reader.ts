@@ -1,9 +1,9 @@
-import Bottleneck from 'bottleneck';
 import type { Logger } from 'pino';
 import type { BackupManagerApi } from '../ports/backup-manager/api';
 import { UnavailableError } from '../domain/manager-errors';
 import { backoffDelay } from '../ports/backup-manager/retry';
-import type { InstanceView } from '../ports/backup-manager/schemas';
+import type { InstanceView } from '../domain/backups';
+import { Slots } from './slots';
 
 /**
  * How often a subscriber needs fresh state: `active` while a backup or restore of the
@@ -77,7 +77,7 @@ const GOLDEN = 0.6180339887498949;
 export class InstanceReader {
   private readonly entries = new Map<string, Entry>();
   private readonly health = new Set<HealthListener>();
-  private readonly limiter: Bottleneck;
+  private readonly slots: Slots;
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly abort = new AbortController();
@@ -92,7 +92,7 @@ export class InstanceReader {
   constructor(private readonly options: InstanceReaderOptions) {
     this.clock = options.clock ?? Date.now;
     this.random = options.random ?? Math.random;
-    this.limiter = new Bottleneck({ maxConcurrent: Math.max(1, options.concurrency) });
+    this.slots = new Slots(Math.max(1, options.concurrency));
   }
 
   /** Delivers every read of `instance` to `listener` until closed; the cadence can change later. */
@@ -155,9 +155,9 @@ export class InstanceReader {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.abort.abort(new Error('instance reader stopped'));
+    this.slots.stop(new Error('instance reader stopped'));
     const pending = [...this.entries.values()].flatMap((e) => [e.inFlight, e.delivering]).filter((p) => p !== undefined);
     await Promise.allSettled(pending);
-    await this.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
 
   private entryFor(instance: string, cadence: Cadence): Entry {
@@ -179,9 +179,20 @@ export class InstanceReader {
   /** A faster cadence takes effect now, not after the slow interval already scheduled. */
   private pullIn(entry: Entry): void {
     entry.dueAt = Math.min(entry.dueAt, this.clock() + this.intervalOf(entry));
-    this.arm();
+    this.armAt(entry.dueAt);
   }
 
+  /** After one entry's due time changed: no scan of all entries (a long watch list makes that costly). */
+  private armAt(dueAt: number): void {
+    if (this.outage) {
+      this.arm();
+      return;
+    }
+    if (this.stopped || dueAt >= this.timerAt) return;
+    this.setTimer(dueAt);
+  }
+
+  /** Sets the timer to the earliest due time of all entries (or the next probe while the manager is down). */
   private arm(): void {
     if (this.stopped) return;
     let next = Infinity;
@@ -191,6 +202,10 @@ export class InstanceReader {
       for (const e of this.entries.values()) if (this.idle(e) && e.subscribers.size > 0 && e.dueAt < next) next = e.dueAt;
     }
     if (next === Infinity || next >= this.timerAt) return;
+    this.setTimer(next);
+  }
+
+  private setTimer(next: number): void {
     clearTimeout(this.timer);
     this.timerAt = next;
     this.timer = setTimeout(() => this.fire(), Math.max(0, next - this.clock()));
@@ -202,7 +217,10 @@ export class InstanceReader {
     this.timerAt = Infinity;
     if (this.stopped) return;
     const now = this.clock();
-    const due = [...this.entries.values()].filter((e) => this.idle(e) && e.subscribers.size > 0 && e.dueAt <= now);
+    // Reads due within the next few milliseconds go now too: one pass over the entries serves
+    // several reads, instead of a timer and a pass per read.
+    const horizon = now + Math.min(10, this.options.activeIntervalMs / 10);
+    const due = [...this.entries.values()].filter((e) => this.idle(e) && e.subscribers.size > 0 && e.dueAt <= horizon);
     if (this.outage) {
       // One probe for the whole manager: the instance most overdue.
       const probe = due.sort((a, b) => a.dueAt - b.dueAt)[0] ?? [...this.entries.values()].find((e) => e.subscribers.size > 0 && this.idle(e));
@@ -214,7 +232,7 @@ export class InstanceReader {
         });
       }
     } else {
-      for (const entry of due) void this.read(entry, 5).finally(() => this.arm());
+      for (const entry of due) void this.read(entry, 5);
     }
     this.arm();
   }
@@ -229,9 +247,9 @@ export class InstanceReader {
    * (readNow) must not wait on its own delivery.
    */
   private read(entry: Entry, priority: number, retry = false): Promise<ReadOutcome> {
-    entry.inFlight ??= this.limiter
-      .schedule({ priority }, () => this.fetch(entry.instance, retry))
-      // Only a stopped limiter rejects; fetch itself never does.
+    entry.inFlight ??= this.slots
+      .run(priority, () => this.fetch(entry.instance, retry))
+      // Only stopped slots reject; fetch itself never does.
       .catch((error: unknown): ReadOutcome => ({ instance: entry.instance, at: this.clock(), ok: false, error }))
       .then((outcome) => {
         entry.inFlight = undefined;
@@ -243,7 +261,7 @@ export class InstanceReader {
           .finally(() => {
             if (entry.delivering === delivery) entry.delivering = undefined;
             if (entry.subscribers.size === 0 && this.idle(entry) && this.entries.get(entry.instance) === entry) this.entries.delete(entry.instance);
-            this.arm();
+            this.armAt(entry.dueAt);
           });
         entry.delivering = delivery;
         return outcome;
@@ -266,8 +284,15 @@ export class InstanceReader {
     const down = !outcome.ok && outcome.error instanceof UnavailableError;
     if (!down) {
       entry.failures = outcome.ok ? 0 : entry.failures + 1;
-      const extra = entry.failures === 0 ? 0 : backoffDelay(entry.failures - 1, this.backoffPolicy(interval), this.random);
-      entry.dueAt = outcome.at + Math.max(interval, extra);
+      if (entry.failures > 0) {
+        entry.dueAt = outcome.at + Math.max(interval, backoffDelay(entry.failures - 1, this.backoffPolicy(interval), this.random));
+      } else {
+        // Keep the instance's phase: the next read is one interval after this one was due, not
+        // after it answered, so latency and queueing do not stretch the interval (or bunch up a
+        // spread watch list). Behind by more than that (a slow manager), read again at once.
+        const next = Number.isFinite(entry.dueAt) ? entry.dueAt + interval : outcome.at + interval;
+        entry.dueAt = Math.max(next, outcome.at);
+      }
       if (!this.outage) return undefined;
       this.outage = undefined;
       return { up: true, at: outcome.at };
