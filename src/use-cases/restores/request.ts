@@ -16,6 +16,22 @@ function describe(ref: BackupRef): string {
   return ref.kind === 'id' ? String(ref.id) : ref.name;
 }
 
+/** The backup a request is about, as the card, the form and the store name it. */
+export function restoreSubject(
+  instance: string,
+  view: InstanceView,
+  backup: Backup,
+): { instance: string; instanceNumericId: number; backupId: number; backupName: string | null; backupSize: number | null; backupCreatedAt: string | null } {
+  return {
+    instance,
+    instanceNumericId: view.id,
+    backupId: backup.id,
+    backupName: backup.backupName,
+    backupSize: backup.size,
+    backupCreatedAt: backup.task?.createdAt ?? null,
+  };
+}
+
 /**
  * What a restore request starts from: the instance is not locked by a running restore, and
  * the backup exists and is done. Anything else is answered privately and ends the request.
@@ -77,12 +93,7 @@ export async function requestRestore(
   const laterBackups: LaterBackupsOf[] = instance === A9S_PG ? await readLaterBackups(deps, { instance, view, chosen: backup }) : [];
   const now = clock();
   const req = store.restores.create({
-    instance,
-    instanceNumericId: view.id,
-    backupId: backup.id,
-    backupName: backup.backupName,
-    backupSize: backup.size,
-    backupCreatedAt: backup.task?.createdAt ?? null,
+    ...restoreSubject(instance, view, backup),
     newerBackups: laterBackups[0]?.known ? laterBackups[0].later : [],
     laterBackups,
     requester: origin.user,

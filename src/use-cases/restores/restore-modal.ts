@@ -15,7 +15,7 @@ import {
 } from '../../outbound/messages/restore-modal';
 import type { LaterBackupsOf } from '../../ports/store';
 import { readLaterBackups } from './impact';
-import { findRestorable, requestRestore, type RequestOutcome } from './request';
+import { findRestorable, requestRestore, restoreSubject, type RequestOutcome } from './request';
 
 /** views.open with a trigger_id; Slack's answer is not needed beyond success. */
 export type { ViewsPort } from '../../ports/slack';
@@ -37,12 +37,7 @@ export async function openRestoreModal(
   const laterBackups: LaterBackupsOf[] = instance === A9S_PG ? await readLaterBackups(deps, { instance, view, chosen: backup }) : [];
   const modal = renderRestoreModal(
     {
-      instance,
-      instanceNumericId: view.id,
-      backupId: backup.id,
-      backupName: backup.backupName,
-      backupSize: backup.size,
-      backupCreatedAt: backup.task?.createdAt ?? null,
+      ...restoreSubject(instance, view, backup),
       channel: origin.channel,
       laterBackups,
       reasonRequired: deps.config.restoreReason === 'required',
