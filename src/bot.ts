@@ -18,15 +18,15 @@ import { createAccessControl, rulesOf } from './use-cases/access/access';
 import { GroupResolver } from './use-cases/access/groups';
 import { expireDue } from './use-cases/restores/decide';
 import { Permalinks } from './use-cases/restores/permalinks';
-import { refreshAuditMessage } from './use-cases/restores/publish';
+import { restoreAuditPosted, restoreCardPosted, restoreFollowupPosted } from './use-cases/restores/posted';
 import { RestoreRunner } from './use-cases/restores/runner';
 import { createSlackApp, createSlackClient, EVENTS_PATH, type SlackRuntime } from './inbound/slack/app';
-import { renderTransitionReply } from './outbound/messages/backup-task';
 import { Outbox } from './outbound/slack/outbox';
 import { usergroupMembersPort, viewsPort } from './outbound/slack/web-ports';
 import { openStore, type Store } from './ports/store';
 import { FailureWatch } from './use-cases/tracking/failure-watch';
 import { Poller } from './use-cases/tracking/poller';
+import { taskParentPosted } from './use-cases/tracking/parent-posted';
 import { InstanceReader } from './reader/instance-reader';
 
 /** How long the readiness probe waits for a lock on the state file (it blocks the event loop meanwhile). */
@@ -162,26 +162,10 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     outageExpected: () => runner.pgRestoreInProgress(),
   });
 
-  outbox.onRef('task-parent', (id, ts) => {
-    const task = store.tasks.get(id);
-    if (!task) return;
-    store.tasks.setParentTs(id, ts ?? '');
-    if (!ts) return;
-    outbox.enqueue({
-      key: `task:${id}:reply:${task.status}`,
-      channel: task.channel,
-      method: 'chat.postMessage',
-      payload: { channel: task.channel, thread_ts: ts, ...renderTransitionReply(task, task.status) },
-    });
-  });
-  outbox.onRef('restore-card', (id, ts) => {
-    if (!ts) return;
-    store.restores.setCardTs(id, ts);
-    const req = store.restores.get(id);
-    if (req) permalinks.request(req.channel, ts, () => refreshAuditMessage(deps, id));
-  });
-  outbox.onRef('restore-audit', (id, ts) => ts && refreshAuditMessage(deps, id));
-  outbox.onRef('restore-followup', (id, ts) => ts && store.restores.setFollowupTs(id, ts));
+  outbox.onRef('task-parent', taskParentPosted(deps));
+  outbox.onRef('restore-card', restoreCardPosted(deps));
+  outbox.onRef('restore-audit', restoreAuditPosted(deps));
+  outbox.onRef('restore-followup', restoreFollowupPosted(deps));
 
   metrics.collect = (m) => {
     m.trackedTasks.reset();

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { PRIORITY } from '../../domain/message-keys';
 import { openStore, type Store } from '../../ports/store';
 import { Metrics } from '../metrics';
 import { Outbox, type ChatApi } from './outbox';
@@ -103,6 +104,22 @@ describe('outbox', () => {
     await outbox.settled(store.outbox.byKey('y')!.id);
     expect(calls.map((c) => c.args.text)).toEqual(['one', 'two']);
     expect(store.outbox.pendingCount()).toBe(0);
+    await outbox.drain(100);
+  });
+
+  it("takes a job's priority from the job, not from its key, also for jobs a previous run left", async () => {
+    // Stored before the outbox starts: all three wait for the channel together.
+    store.outbox.add({ key: 'x', channel: 'C1', method: 'chat.postMessage', payload: { text: 'normal' } }, 1);
+    store.outbox.add({ key: 'restore:1:card:pending:1', channel: 'C1', method: 'chat.postMessage', payload: { text: 'card-like key' }, priority: PRIORITY.normal }, 2);
+    store.outbox.add({ key: 'y', channel: 'C1', method: 'chat.postMessage', payload: { text: 'urgent' }, priority: PRIORITY.decision }, 3);
+    const { chat, calls } = stubChat();
+    const outbox = new Outbox({ chat, store, logger, channelIntervalMs: 0 });
+    expect(outbox.resume()).toBe(3);
+    for (const key of ['x', 'restore:1:card:pending:1', 'y']) await outbox.settled(store.outbox.byKey(key)!.id);
+    // The first stored job may already be under way when the others queue; of those, the urgent one goes first.
+    const order = calls.map((c) => c.args.text);
+    expect(order).toHaveLength(3);
+    expect(order.indexOf('urgent')).toBeLessThan(order.indexOf('card-like key'));
     await outbox.drain(100);
   });
 

@@ -1,5 +1,7 @@
 import Bottleneck from 'bottleneck';
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../domain/backoff';
+import { parseRef, type RefName } from '../../domain/message-keys';
 import type { Metrics } from '../metrics';
 import type { NewOutboxJob, OutboxJob, Store } from '../../ports/store';
 import { findPosted, outboxMetadata, type ConversationsApi, type LookupResult } from './outbox-lookup';
@@ -80,8 +82,15 @@ const isTimeout = (err: SlackCallError): boolean =>
   err.code === TIMEOUT_CODE ||
   (err.code === 'slack_webapi_request_error' && (err.original?.name === 'TimeoutError' || /^TimeoutError\b/.test(err.original?.message ?? '')));
 
-/** Restore cards go first: two people are waiting to decide on them. */
-const priorityOf = (job: OutboxJob): number => (job.key.includes(':card') ? 1 : 5);
+/** Waits between tries of a job on 5xx/network errors: 0.5 s, 1 s, 2 s … up to 30 s. */
+const RETRY_BACKOFF = { minDelayMs: 500, maxDelayMs: 30_000 };
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+async function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
 
 /** Rejects when `promise` has not settled within `ms`; the call itself is left to the client's own timeout. */
 function within<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -117,11 +126,12 @@ export class Outbox {
   private readonly global: Bottleneck;
   private readonly clock: () => number;
   private readonly maxAttempts: number;
-  private readonly refs = new Map<string, RefHandler>();
+  private readonly refs = new Map<RefName, RefHandler>();
   private readonly waiters = new Map<number, Array<(job: OutboxJob) => void>>();
   /** Newest pending update per message, so a burst of edits sends only the last one. */
   private readonly latestUpdate = new Map<string, number>();
   private readonly scheduled = new Set<number>();
+  private readonly idleWaiters: Array<() => void> = [];
   /** When the last Slack write in each channel ended (performance.now()), for spacing the next. */
   private readonly lastWriteEnded = new Map<string, number>();
   /** Jobs Slack accepted whose `sent` mark the store refused (e.g. locked): never sent again. */
@@ -147,9 +157,9 @@ export class Outbox {
     return this.lastWriteTimeoutAt > this.lastWriteAnsweredAt && this.clock() - this.lastWriteTimeoutAt < UNRESPONSIVE_WINDOW_MS;
   }
 
-  /** Registers what to do when a job with `ref` `<prefix>:<id>` has been sent (or given up). */
-  onRef(prefix: string, handler: RefHandler): void {
-    this.refs.set(prefix, handler);
+  /** Registers what to do when a job with `ref` `<name>:<id>` has been sent (or given up). */
+  onRef(name: RefName, handler: RefHandler): void {
+    this.refs.set(name, handler);
   }
 
   /**
@@ -199,9 +209,7 @@ export class Outbox {
   /** Stops taking jobs and waits (bounded) for the queued ones; what is left stays pending in the store. */
   async drain(timeoutMs: number): Promise<void> {
     const deadline = this.clock() + timeoutMs;
-    while (this.scheduled.size > 0 && this.clock() < deadline) {
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await atMost(this.idle(), timeoutMs);
     this.stopping = true;
     for (const s of this.sleeps) {
       clearTimeout(s.timer);
@@ -210,10 +218,13 @@ export class Outbox {
     // A call still under way is not waited for past the deadline: it is in flight in the store,
     // so the next start looks it up before posting it again.
     const stopped = this.global.stop({ dropWaitingJobs: true }).catch(() => undefined);
-    const left = Math.max(0, deadline - this.clock());
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([stopped, new Promise<void>((r) => (timer = setTimeout(r, left)))]);
-    clearTimeout(timer);
+    await atMost(stopped, Math.max(0, deadline - this.clock()));
+  }
+
+  /** Resolves once no job is scheduled: now, or when the last one's run ends. */
+  private idle(): Promise<void> {
+    if (this.scheduled.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private schedule(job: OutboxJob): void {
@@ -226,7 +237,7 @@ export class Outbox {
     }
     this.limiters
       .key(job.channel)
-      .schedule({ priority: priorityOf(job) }, () => this.run(job))
+      .schedule({ priority: job.priority }, () => this.run(job))
       .catch((err: unknown) => {
         // Typically the store refusing a write (file locked by another process): the job is
         // still pending there, so try it again later instead of leaving it until a restart.
@@ -312,7 +323,8 @@ export class Outbox {
             return this.settle(job.id, null, slackError);
           }
           logger.warn({ key: job.key, slackError, attempt, phase }, 'Slack write failed; retrying');
-          await this.sleep(Math.min(30_000, 250 * 2 ** attempt));
+          // No jitter: a channel's jobs go one at a time anyway, nothing to spread.
+          await this.sleep(backoffDelay(attempt - 1, RETRY_BACKOFF, () => 1));
           if (this.stopping) return;
           continue;
         }
@@ -326,6 +338,7 @@ export class Outbox {
       }
     } finally {
       this.scheduled.delete(job.id);
+      if (this.scheduled.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       if (this.latestUpdate.get(this.messageKey(job)) === job.id) this.latestUpdate.delete(this.messageKey(job));
     }
   }
@@ -375,7 +388,7 @@ export class Outbox {
     // (its store yields to the event loop): a ts is recorded before a click can need it.
     return new Promise<T>((resolve, reject) => {
       this.global
-        .schedule({ priority: priorityOf(job) }, () => {
+        .schedule({ priority: job.priority }, () => {
           const answer = within(fn(), this.callTimeoutMs);
           answer.then(resolve, reject);
           return answer.then(
@@ -389,13 +402,12 @@ export class Outbox {
 
   private settle(jobId: number, ts: string | null, error: string | null): void {
     const job = this.options.store.outbox.get(jobId);
-    if (job?.ref) {
-      const sep = job.ref.lastIndexOf(':');
-      const handler = this.refs.get(job.ref.slice(0, sep));
+    const ref = job?.ref ? parseRef(job.ref) : undefined;
+    if (ref) {
       try {
-        handler?.(Number(job.ref.slice(sep + 1)), ts, error);
+        this.refs.get(ref.name)?.(ref.id, ts, error);
       } catch (err) {
-        this.options.logger.error({ err, ref: job.ref }, 'outbox ref handler failed');
+        this.options.logger.error({ err, ref: job?.ref }, 'outbox ref handler failed');
       }
     }
     const waiters = this.waiters.get(jobId);

@@ -6,29 +6,17 @@
  * needs to stop promptly on shutdown or when a user cancels a watch.
  */
 
-export interface RetryPolicy {
+import { backoffDelay as delayOf, type BackoffPolicy } from '../../domain/backoff';
+
+export interface RetryPolicy extends BackoffPolicy {
   /** Retries after the first attempt; 0 disables retrying. */
   retries: number;
-  /** Lower bound of every wait, and the base that doubles per retry. */
-  minDelayMs: number;
-  /** Upper bound of every wait. */
-  maxDelayMs: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 4, minDelayMs: 250, maxDelayMs: 5_000 };
 
-/**
- * Wait before retry number `retryIndex` (0-based): uniform in [min, min(max, min·2^n)].
- * The jitter spreads the polls of several bot replicas; the floor keeps a refused
- * manager (a9s-pg restoring) from being hit again immediately.
- */
-export function backoffDelay(retryIndex: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const min = Math.max(0, policy.minDelayMs);
-  const max = Math.max(min, policy.maxDelayMs);
-  // Cap the exponent so 2 ** n can not overflow to Infinity on a long outage.
-  const ceiling = Math.min(max, min * 2 ** Math.min(retryIndex, 30));
-  return Math.round(min + random() * (ceiling - min));
-}
+/** The one backoff formula (domain/backoff), for callers that hold a whole RetryPolicy. */
+export const backoffDelay: (retryIndex: number, policy: RetryPolicy, random?: () => number) => number = delayOf;
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

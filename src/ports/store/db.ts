@@ -158,6 +158,8 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (request_id, user_id)
   );
   `,
+  // The job's priority, set by who made it (message-keys): a resumed job keeps its place.
+  `ALTER TABLE outbox_jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 5;`,
 ];
 
 export interface OpenOptions {

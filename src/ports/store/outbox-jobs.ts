@@ -1,3 +1,4 @@
+import { PRIORITY } from '../../domain/message-keys';
 import type { Db } from './db';
 
 export type OutboxMethod = 'chat.postMessage' | 'chat.update';
@@ -11,6 +12,8 @@ export interface OutboxJob {
   payload: Record<string, unknown>;
   /** What to tell once Slack answers, e.g. `task-parent:12` to store the parent's ts. */
   ref: string | null;
+  /** Bottleneck priority within its channel (lower first); see domain/message-keys. */
+  priority: number;
   state: 'pending' | 'sent' | 'failed';
   attempts: number;
   resultTs: string | null;
@@ -29,6 +32,7 @@ interface Row {
   method: string;
   payload: string;
   ref: string | null;
+  priority: number;
   state: string;
   attempts: number;
   result_ts: string | null;
@@ -44,6 +48,7 @@ const toJob = (r: Row): OutboxJob => ({
   method: r.method as OutboxMethod,
   payload: JSON.parse(r.payload) as Record<string, unknown>,
   ref: r.ref,
+  priority: r.priority,
   state: r.state as OutboxJob['state'],
   attempts: r.attempts,
   resultTs: r.result_ts,
@@ -58,6 +63,8 @@ export interface NewOutboxJob {
   method: OutboxMethod;
   payload: Record<string, unknown>;
   ref?: string | null;
+  /** Default: normal (5). */
+  priority?: number;
 }
 
 /** Durable queue of Slack writes: a job survives a restart and is sent at most once per key. */
@@ -67,8 +74,8 @@ export class OutboxJobsRepo {
   constructor(db: Db) {
     this.stmts = {
       insert: db.prepare(
-        `INSERT INTO outbox_jobs (key, channel, method, payload, ref, created_at)
-         VALUES (@key, @channel, @method, @payload, @ref, @at) ON CONFLICT (key) DO NOTHING`,
+        `INSERT INTO outbox_jobs (key, channel, method, payload, ref, priority, created_at)
+         VALUES (@key, @channel, @method, @payload, @ref, @priority, @at) ON CONFLICT (key) DO NOTHING`,
       ),
       byKey: db.prepare('SELECT * FROM outbox_jobs WHERE key = ?'),
       byId: db.prepare('SELECT * FROM outbox_jobs WHERE id = ?'),
@@ -84,7 +91,7 @@ export class OutboxJobsRepo {
 
   /** Adds the job unless its key exists; returns the new job, or undefined for a duplicate. */
   add(job: NewOutboxJob, at: number): OutboxJob | undefined {
-    const info = this.stmts.insert.run({ ...job, payload: JSON.stringify(job.payload), ref: job.ref ?? null, at });
+    const info = this.stmts.insert.run({ ...job, payload: JSON.stringify(job.payload), ref: job.ref ?? null, priority: job.priority ?? PRIORITY.normal, at });
     if (info.changes === 0) return undefined;
     return toJob(this.stmts.byId.get(Number(info.lastInsertRowid)) as Row);
   }

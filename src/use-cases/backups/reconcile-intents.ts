@@ -4,6 +4,8 @@ import { renderNotice } from '../../outbound/messages/help';
 import { code, isoTime, user } from '../../outbound/messages/format';
 import type { BackupIntent } from '../../ports/store';
 import { newBackupOf, parentJob } from './trigger';
+import { backoffDelay } from '../../domain/backoff';
+import { intentUnconfirmed } from '../../domain/message-keys';
 
 export type IntentOutcome = { kind: 'tracked'; backupId: number } | { kind: 'unconfirmed' } | { kind: 'retry' };
 
@@ -28,7 +30,7 @@ export async function reconcileIntent(deps: Deps, intent: BackupIntent): Promise
     outbox.transaction((add) => {
       if (!store.intents.close(intent.id, now)) return;
       add({
-        key: `intent:${intent.id}:unconfirmed`,
+        ...intentUnconfirmed(intent.id),
         channel: intent.channel,
         method: 'chat.postMessage',
         payload: {
@@ -106,7 +108,8 @@ export class IntentReconciler {
     }
     if (left.length === 0 || this.stopped) return;
     this.failures++;
-    const delay = Math.min(this.maxRetryMs, this.retryMs * 2 ** Math.min(this.failures, 10));
+    // No jitter: one reconciler per process, nothing to spread.
+    const delay = backoffDelay(this.failures, { minDelayMs: this.retryMs, maxDelayMs: this.maxRetryMs }, () => 1);
     this.timer = setTimeout(() => {
       this.running = this.run(left);
     }, delay);

@@ -7,6 +7,7 @@ import { renderNotice } from '../../outbound/messages/help';
 import { renderBackupParent } from '../../outbound/messages/backup-task';
 import { code } from '../../outbound/messages/format';
 import type { BackupIntent, NewOutboxJob, OutboxJob, TrackedTask } from '../../ports/store';
+import { taskParent } from '../../domain/message-keys';
 
 export type TriggerOutcome = 'tracked' | 'refused' | 'error' | 'uncertain';
 
@@ -126,11 +127,10 @@ export async function triggerBackup(deps: Deps, origin: Origin, instance: string
 /** The parent message's job (its `task-parent` ref stores the ts and posts the first reply). */
 export function parentJob(task: TrackedTask): NewOutboxJob {
   return {
-    key: `task:${task.id}:parent`,
+    ...taskParent(task.id),
     channel: task.channel,
     method: 'chat.postMessage',
     payload: { channel: task.channel, ...renderBackupParent(task) },
-    ref: `task-parent:${task.id}`,
   };
 }
 

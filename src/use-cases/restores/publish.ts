@@ -2,6 +2,7 @@ import type { Deps } from '../deps';
 import { renderRestoreAudit, renderRestoreCard, renderRestoreOutcome } from '../../outbound/messages/restore-card';
 import type { NewOutboxJob } from '../../ports/store';
 import type { RestoreRequest } from '../../ports/store';
+import { restoreAudit, restoreAuditUpdate, restoreCardUpdate, restoreOutcome } from '../../domain/message-keys';
 
 type Add = (job: NewOutboxJob) => unknown;
 
@@ -13,19 +14,18 @@ type Add = (job: NewOutboxJob) => unknown;
 export function publishDecision(deps: Deps, req: RestoreRequest, actor: string, add?: Add, options: { audit?: boolean } = {}): void {
   const { store, outbox, clock } = deps;
   const now = clock();
-  // Rejections short of RESTORE_REJECTIONS change the card too; the suffix keeps older keys as they were.
-  const votes = `${req.approvals.length}${req.rejections.length > 0 ? `:r${req.rejections.length}` : ''}`;
   const write = (a: Add) => {
     if (req.cardTs) {
       a({
-        key: `restore:${req.id}:card:${req.state}:${votes}`,
+        // Rejections short of RESTORE_REJECTIONS change the card too.
+        ...restoreCardUpdate(req.id, req.state, req.approvals.length, req.rejections.length),
         channel: req.channel,
         method: 'chat.update',
         payload: { channel: req.channel, ts: req.cardTs, ...renderRestoreCard(req, now) },
       });
       if (req.state !== 'pending') {
         a({
-          key: `restore:${req.id}:outcome:${req.state}`,
+          ...restoreOutcome(req.id, req.state),
           channel: req.channel,
           method: 'chat.postMessage',
           payload: { channel: req.channel, thread_ts: req.cardTs, ...renderRestoreOutcome(req) },
@@ -54,8 +54,6 @@ export function publishDecision(deps: Deps, req: RestoreRequest, actor: string, 
   else outbox.transaction(write);
 }
 
-const auditKey = (id: number) => `restore:${id}:audit`;
-
 /**
  * One message per restore in NOTIFY_CHANNEL, edited as the request moves on, so the channel's
  * failure notices are not buried under four posts per restore. Its first post carries the ref
@@ -68,15 +66,15 @@ function writeAuditMessage(deps: Deps, req: RestoreRequest, a: Add): void {
   if (!channel || channel === req.channel) return;
   const link = req.cardTs ? permalinks?.get(req.channel, req.cardTs) : undefined;
   if (req.cardTs && !link) permalinks?.request(req.channel, req.cardTs, () => refreshAuditMessage(deps, req.id));
-  const posted = store.outbox.byKey(auditKey(req.id));
+  const posted = store.outbox.byKey(restoreAudit(req.id).key);
   const content = renderRestoreAudit(req, link);
   if (!posted) {
-    a({ key: auditKey(req.id), channel, method: 'chat.postMessage', payload: { channel, ...content }, ref: `restore-audit:${req.id}` });
+    a({ ...restoreAudit(req.id), channel, method: 'chat.postMessage', payload: { channel, ...content } });
     return;
   }
   if (!posted.resultTs) return;
   a({
-    key: `${auditKey(req.id)}:${req.state}:${req.approvals.length}${req.rejections.length > 0 ? `:r${req.rejections.length}` : ''}${link ? ':link' : ''}`,
+    ...restoreAuditUpdate(req.id, req.state, req.approvals.length, req.rejections.length, Boolean(link)),
     channel,
     method: 'chat.update',
     payload: { channel, ts: posted.resultTs, ...content },
@@ -86,7 +84,7 @@ function writeAuditMessage(deps: Deps, req: RestoreRequest, a: Add): void {
 /** Brings the audit message up to date (after it landed, or once the card's link is known). */
 export function refreshAuditMessage(deps: Deps, id: number): void {
   const req = deps.store.restores.get(id);
-  const posted = deps.store.outbox.byKey(auditKey(id));
+  const posted = deps.store.outbox.byKey(restoreAudit(id).key);
   if (!req || !posted?.resultTs) return;
   const link = req.cardTs ? deps.permalinks?.get(req.channel, req.cardTs) : undefined;
   // Nothing changed since the post: no edit.

@@ -9,6 +9,7 @@ import { renderRestoreCard } from '../../outbound/messages/restore-card';
 import type { LaterBackupsOf } from '../../ports/store';
 import { readLaterBackups } from './impact';
 import { publishDecision } from './publish';
+import { restoreCard } from '../../domain/message-keys';
 
 export type RequestOutcome = 'pending' | 'refused' | 'error';
 
@@ -107,11 +108,10 @@ export async function requestRestore(
   const job = outbox.transaction((add) => {
     publishDecision(deps, req, origin.user, add);
     return add({
-      key: `restore:${req.id}:card`,
+      ...restoreCard(req.id),
       channel: req.channel,
       method: 'chat.postMessage',
       payload: { channel: req.channel, ...renderRestoreCard(req, now) },
-      ref: `restore-card:${req.id}`,
     });
   });
   if (job) {

@@ -4,6 +4,7 @@ import type { InstanceReader, ManagerHealth, Subscription } from '../../reader/i
 import type { Outbox } from '../../outbound/slack/outbox';
 import { renderFailureNotice, renderOutageNotice, renderRecoveryNotice } from '../../outbound/messages/watch';
 import type { Store } from '../../ports/store';
+import { failureNotice, outageNotice, recoveryNotice } from '../../domain/message-keys';
 
 export interface FailureWatchOptions {
   reader: InstanceReader;
@@ -85,7 +86,7 @@ export class FailureWatch {
       outbox.transaction((add) => {
         if (!store.watch.claimFailure(instance, backup.id, now) || !notifyChannel) return;
         add({
-          key: `failure:${instance}:${backup.id}`,
+          ...failureNotice(instance, backup.id),
           channel: notifyChannel,
           method: 'chat.postMessage',
           payload: { channel: notifyChannel, ...renderFailureNotice(instance, backup, now) },
@@ -103,7 +104,7 @@ export class FailureWatch {
     outbox.transaction((add) => {
       if (!store.watch.claimOutageAnnouncement(MANAGER) || !notifyChannel) return;
       add({
-        key: `outage:${since}`,
+        ...outageNotice(since),
         channel: notifyChannel,
         method: 'chat.postMessage',
         payload: { channel: notifyChannel, ...renderOutageNotice(this.options.instances.join(', '), since, now) },
@@ -119,7 +120,7 @@ export class FailureWatch {
     outbox.transaction((add) => {
       if (!store.watch.markReachable(MANAGER) || !notifyChannel) return;
       add({
-        key: `recovery:${since}`,
+        ...recoveryNotice(since),
         channel: notifyChannel,
         method: 'chat.postMessage',
         payload: { channel: notifyChannel, ...renderRecoveryNotice(this.options.instances.join(', '), since, now) },

@@ -7,6 +7,7 @@ import { renderBackupParent, renderTransitionReply } from '../../outbound/messag
 import { renderFailureNotice } from '../../outbound/messages/watch';
 import type { Store } from '../../ports/store';
 import { diffTasks, type Transition } from '../../domain/transitions';
+import { failureNotice, taskParentUpdate, taskReply } from '../../domain/message-keys';
 
 export interface PollerOptions {
   reader: InstanceReader;
@@ -105,14 +106,14 @@ export class Poller {
         const at = observed.at;
         // The parent first: jobs of a channel go out in order, so the thread is never ahead of it.
         add({
-          key: `task:${task.id}:parent:${status}@${at}`,
+          ...taskParentUpdate(task.id, status, at),
           channel: task.channel,
           method: 'chat.update',
           payload: { channel: task.channel, ts: updated.parentTs, ...renderBackupParent(updated) },
         });
         const reply = renderTransitionReply(updated, status, t.rawStatus);
         add({
-          key: `task:${task.id}:reply:${status}@${at}`,
+          ...taskReply(task.id, status, at),
           channel: task.channel,
           method: 'chat.postMessage',
           payload: {
@@ -130,7 +131,7 @@ export class Poller {
         const backup = view.backups.find((b) => b.id === task.backupId);
         if (claimed && notifyChannel && !threadShowsIt && backup) {
           add({
-            key: `failure:${task.instance}:${task.backupId}`,
+            ...failureNotice(task.instance, task.backupId),
             channel: notifyChannel,
             method: 'chat.postMessage',
             payload: { channel: notifyChannel, ...renderFailureNotice(task.instance, backup, now) },
