@@ -1,5 +1,6 @@
-import type { Deps } from '../deps';
 import type { RestoreRequest } from '../../domain/restore-request';
+import type { Store } from '../../ports/store';
+import type { Outbox } from '../../outbound/slack/outbox';
 import { renderLogFollowup, type FollowupState } from '../../outbound/messages/restore-progress';
 
 /** What the follow-up shows besides its state: the log window and where it comes from. */
@@ -8,6 +9,13 @@ export interface FollowupContent {
   /** The line that decided the outcome, if any. */
   reason(): string | undefined;
   source: string | null;
+}
+
+/** What the message needs of the bot: the request and the post's job as stored, the outbox. */
+export interface FollowupPorts {
+  store: { restores: Pick<Store['restores'], 'get'>; outbox: Pick<Store['outbox'], 'byKey'> };
+  outbox: Pick<Outbox, 'enqueue' | 'settled'>;
+  clock: () => number;
 }
 
 /**
@@ -22,7 +30,7 @@ export class FollowupMessage {
   private closed = false;
 
   constructor(
-    private readonly deps: Pick<Deps, 'store' | 'outbox' | 'clock'>,
+    private readonly deps: FollowupPorts,
     private req: RestoreRequest,
     private readonly content: FollowupContent,
     private readonly editIntervalMs: number,
