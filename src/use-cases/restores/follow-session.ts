@@ -1,4 +1,5 @@
 import { UnavailableError, type BackupManagerError } from '../../domain/manager-errors';
+import { restoreManagerDown, restoreNote, restoreSummary, type MessageId } from '../../domain/message-keys';
 import type { InstanceView } from '../../domain/backups';
 import type { Deps } from '../deps';
 import type { ReadOutcome, Subscription } from '../../reader/instance-reader';
@@ -149,7 +150,7 @@ export class FollowSession {
     this.progress = { confirmed: info.confirmed === true || req.managerRestoreId !== null || req.postConfirmed, unconfirmedReads: 0 };
     this.knownBefore = new Set(info.knownBefore ?? []);
     this.followingSince = deps.clock();
-    if (note) this.notice(`restore:${req.id}:note:${options.resumed ? `resumed:${deps.clock()}` : 'start'}`, note);
+    if (note) this.notice(restoreNote(req.id, options.resumed ? deps.clock() : undefined), note);
     this.message.post(req);
     void this.openSource();
     // A service instance's log may have told the outcome before the restore was marked started.
@@ -198,7 +199,7 @@ export class FollowSession {
     } else if (this.isPg && !this.managerSeenDown) {
       this.managerSeenDown = true;
       this.notice(
-        `restore:${this.req.id}:manager-down`,
+        restoreManagerDown(this.req.id),
         ':hourglass_flowing_sand: The Backup Manager is unreachable, as expected while a9s-pg is restored. I will post a summary when it answers again.',
       );
     }
@@ -247,10 +248,10 @@ export class FollowSession {
   }
 
   /** A post in the request's thread, once per key. */
-  private notice(key: string, text: string): void {
+  private notice(id: MessageId, text: string): void {
     const { req } = this;
     if (!req.cardTs) return;
-    this.deps.outbox.enqueue({ key, channel: req.channel, method: 'chat.postMessage', payload: { channel: req.channel, thread_ts: req.cardTs, ...renderNotice(text) } });
+    this.deps.outbox.enqueue({ ...id, channel: req.channel, method: 'chat.postMessage', payload: { channel: req.channel, thread_ts: req.cardTs, ...renderNotice(text) } });
   }
 
   /** For timers and callbacks: a failure to finish (say, a locked store) is logged; a restart resumes. */
@@ -275,7 +276,7 @@ export class FollowSession {
       deps.outbox.transaction((add) => {
         if (finished.cardTs) {
           add({
-            key: `restore:${finished.id}:summary`,
+            ...restoreSummary(finished.id),
             channel: finished.channel,
             method: 'chat.postMessage',
             payload: { channel: finished.channel, thread_ts: finished.cardTs, ...renderRestoreSummary(finished, outcome, detail, now, forgotten) },

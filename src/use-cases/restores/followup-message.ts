@@ -1,4 +1,5 @@
 import type { RestoreRequest } from '../../domain/restore-request';
+import { restoreFollowup, restoreFollowupEdit } from '../../domain/message-keys';
 import type { Store } from '../../ports/store';
 import type { Outbox } from '../../outbound/slack/outbox';
 import { renderLogFollowup, type FollowupState } from '../../outbound/messages/restore-progress';
@@ -43,11 +44,10 @@ export class FollowupMessage {
     this.req = req;
     if (!req.cardTs) return;
     this.deps.outbox.enqueue({
-      key: `restore:${req.id}:followup`,
+      ...restoreFollowup(req.id),
       channel: req.channel,
       method: 'chat.postMessage',
       payload: { channel: req.channel, thread_ts: req.cardTs, ...this.render() },
-      ref: `restore-followup:${req.id}`,
     });
   }
 
@@ -93,7 +93,7 @@ export class FollowupMessage {
     this.lastEditAt = this.deps.clock();
     this.edits++;
     this.deps.outbox.enqueue({
-      key: `restore:${this.req.id}:followup:edit:${final ? 'final' : `${this.lastEditAt}-${this.edits}`}`,
+      ...restoreFollowupEdit(this.req.id, final ? 'final' : { at: this.lastEditAt, n: this.edits }),
       channel: this.req.channel,
       method: 'chat.update',
       payload: { channel: this.req.channel, ts, ...this.render() },
@@ -111,7 +111,7 @@ export class FollowupMessage {
 
   /** The follow-up post is still queued: edit it once Slack has given it a ts. */
   private deferFinalEdit(): void {
-    const job = this.deps.store.outbox.byKey(`restore:${this.req.id}:followup`);
+    const job = this.deps.store.outbox.byKey(restoreFollowup(this.req.id).key);
     if (!job || job.state !== 'pending') return;
     void this.deps.outbox.settled(job.id).then(() => this.edit(true));
   }
