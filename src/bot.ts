@@ -26,6 +26,7 @@ import { Outbox } from './slack/outbox';
 import { usergroupMembersPort, viewsPort } from './slack/ports';
 import { openStore, type Store } from './store';
 import { FailureWatch } from './tracking/failure-watch';
+import { StalenessWatch } from './tracking/staleness';
 import { Poller } from './tracking/poller';
 import { InstanceReader } from './reader/instance-reader';
 
@@ -58,6 +59,7 @@ export interface Bot {
   deps: Deps;
   runner: RestoreRunner;
   watch: FailureWatch;
+  staleness: StalenessWatch;
   slack: SlackRuntime;
   /** Graceful: stop taking work, drain the outbox (bounded), stop followers, close the store. */
   stop(options?: { drainMs?: number }): Promise<void>;
@@ -161,6 +163,18 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     clock,
     outageExpected: () => runner.pgRestoreInProgress(),
   });
+  // Subscribes to the same instances at the same cadence as the failure watch: no extra reads.
+  const staleness = new StalenessWatch({
+    reader,
+    api,
+    store,
+    outbox,
+    logger: logger.child({ component: 'staleness' }),
+    instances: config.watchInstances,
+    staleAfterHours: config.staleAfterHours,
+    notifyChannel: config.notifyChannel,
+    clock,
+  });
 
   outbox.onRef('task-parent', (id, ts) => {
     const task = store.tasks.get(id);
@@ -188,6 +202,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     for (const [status, n] of Object.entries(store.tasks.activeCountsByStatus())) m.trackedTasks.set({ status }, n);
     m.pendingRestores.set(store.restores.pendingCount());
     m.outboxDepth.set(outbox.depth());
+    m.lastSuccess.reset();
+    for (const { instance, at } of staleness.lastSuccesses()) m.lastSuccess.set({ instance }, Math.floor(at / 1000));
+    m.staleInstances.set(staleness.staleCount());
   };
 
   const identity = await web.auth.test().then(
@@ -259,6 +276,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const intents = new IntentReconciler(deps, config.pollIntervalMs);
   intents.start();
   watch.start();
+  staleness.start();
   const expiry = setInterval(() => {
     try {
       expireDue(deps);
@@ -277,6 +295,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       await watch.stop();
+      staleness.stop();
       await intents.stop();
       poller.stop();
       await runner.stop();
@@ -305,5 +324,5 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     'pgbackup-bot started',
   );
 
-  return { server, port, url: `http://127.0.0.1:${port}`, deps, runner, watch, slack, stop };
+  return { server, port, url: `http://127.0.0.1:${port}`, deps, runner, watch, staleness, slack, stop };
 }

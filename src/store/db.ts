@@ -158,6 +158,16 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (request_id, user_id)
   );
   `,
+  // The staleness alarm: per watched instance, when it was first read, the newest `done`
+  // backup seen, and the start of the stale spell announced (NULL while fresh).
+  `
+  CREATE TABLE staleness (
+    instance         TEXT    PRIMARY KEY,
+    first_seen_at    INTEGER NOT NULL,
+    last_success_at  INTEGER,
+    stale_since      INTEGER
+  );
+  `,
 ];
 
 export interface OpenOptions {
