@@ -23,7 +23,8 @@ import { RestoreRunner } from './restores/runner';
 import { createSlackApp, createSlackClient, EVENTS_PATH, type SlackRuntime } from './slack/app';
 import { renderTransitionReply } from './slack/messages/backup-task';
 import { Outbox } from './slack/outbox';
-import { usergroupMembersPort, viewsPort } from './slack/ports';
+import { homePort, usergroupMembersPort, viewsPort } from './slack/ports';
+import { HomeService } from './home/home-service';
 import { openStore, type Store } from './store';
 import { FailureWatch } from './tracking/failure-watch';
 import { StalenessWatch } from './tracking/staleness';
@@ -50,6 +51,8 @@ export interface BotOptions {
   storeBusyTimeoutMs?: number;
   /** Socket Mode: how long the start waits for the first connection (default SOCKET_CONNECT_TIMEOUT_MS). */
   slackConnectTimeoutMs?: number;
+  /** Shortest spacing of Home tab publishes per person (default HOME_MIN_INTERVAL_MS, 5 s). */
+  homeMinIntervalMs?: number;
 }
 
 export interface Bot {
@@ -60,6 +63,7 @@ export interface Bot {
   runner: RestoreRunner;
   watch: FailureWatch;
   staleness: StalenessWatch;
+  home: HomeService;
   slack: SlackRuntime;
   /** Graceful: stop taking work, drain the outbox (bounded), stop followers, close the store. */
   stop(options?: { drainMs?: number }): Promise<void>;
@@ -142,6 +146,19 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     access,
     views: viewsPort(web),
   };
+  // The App Home reads nothing itself: it keeps the views the watch cadence brings.
+  const home = new HomeService({
+    reader,
+    api,
+    store,
+    config,
+    permalinks,
+    logger: logger.child({ component: 'home' }),
+    clock,
+    publish: homePort(web),
+    ...(options.homeMinIntervalMs === undefined ? {} : { minIntervalMs: options.homeMinIntervalMs }),
+  });
+  deps.home = home;
   const secrets = secretsOf(config);
   const runner = new RestoreRunner(deps, {
     logFile: config.logTailFile,
@@ -277,6 +294,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   intents.start();
   watch.start();
   staleness.start();
+  home.start();
   const expiry = setInterval(() => {
     try {
       expireDue(deps);
@@ -296,6 +314,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       server.closeIdleConnections();
       await watch.stop();
       staleness.stop();
+      home.stop();
       await intents.stop();
       poller.stop();
       await runner.stop();
@@ -324,5 +343,5 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     'pgbackup-bot started',
   );
 
-  return { server, port, url: `http://127.0.0.1:${port}`, deps, runner, watch, staleness, slack, stop };
+  return { server, port, url: `http://127.0.0.1:${port}`, deps, runner, watch, staleness, home, slack, stop };
 }
