@@ -226,12 +226,13 @@ export async function sendSignedRequest(
   url: string,
   body: string,
   signingSecret: string,
-  options: { timeoutMs?: number; timestampSeconds?: number } = {},
+  options: { timeoutMs?: number; timestampSeconds?: number; contentType?: 'application/json' } = {},
 ): Promise<DeliveryResult> {
   const signed = signSlackRequest(signingSecret, body, options.timestampSeconds);
   const response = await fetch(url, {
     method: 'POST',
-    headers: signed.headers,
+    // Events API callbacks are JSON; commands and interactions are forms.
+    headers: options.contentType ? { ...signed.headers, 'content-type': options.contentType } : signed.headers,
     body,
     signal: AbortSignal.timeout(options.timeoutMs ?? 3000),
   });
