@@ -22,10 +22,12 @@ import { restoreAuditPosted, restoreCardPosted, restoreFollowupPosted } from './
 import { RestoreRunner } from './use-cases/restores/runner';
 import { createSlackApp, createSlackClient, EVENTS_PATH, type SlackRuntime } from './inbound/slack/app';
 import { Outbox } from './outbound/slack/outbox';
-import { usergroupMembersPort, viewsPort } from './outbound/slack/web-ports';
+import { homePort, usergroupMembersPort, viewsPort } from './outbound/slack/web-ports';
+import { HomeService } from './use-cases/home/home-service';
 import { openStore, type Store } from './ports/store';
 import { FailureWatch } from './use-cases/tracking/failure-watch';
 import { Poller } from './use-cases/tracking/poller';
+import { StalenessWatch } from './use-cases/tracking/staleness';
 import { taskParentPosted } from './use-cases/tracking/parent-posted';
 import { InstanceReader } from './reader/instance-reader';
 
@@ -49,6 +51,8 @@ export interface BotOptions {
   storeBusyTimeoutMs?: number;
   /** Socket Mode: how long the start waits for the first connection (default SOCKET_CONNECT_TIMEOUT_MS). */
   slackConnectTimeoutMs?: number;
+  /** Shortest spacing of Home tab publishes per person (default HOME_MIN_INTERVAL_MS, 5 s). */
+  homeMinIntervalMs?: number;
 }
 
 export interface Bot {
@@ -58,6 +62,8 @@ export interface Bot {
   deps: Deps;
   runner: RestoreRunner;
   watch: FailureWatch;
+  staleness: StalenessWatch;
+  home: HomeService;
   slack: SlackRuntime;
   /** Graceful: stop taking work, drain the outbox (bounded), stop followers, close the store. */
   stop(options?: { drainMs?: number }): Promise<void>;
@@ -140,6 +146,19 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     access,
     views: viewsPort(web),
   };
+  // The App Home reads nothing itself: it keeps the views the watch cadence brings.
+  const home = new HomeService({
+    reader,
+    api,
+    store,
+    config,
+    permalinks,
+    logger: logger.child({ component: 'home' }),
+    clock,
+    publish: homePort(web),
+    ...(options.homeMinIntervalMs === undefined ? {} : { minIntervalMs: options.homeMinIntervalMs }),
+  });
+  deps.home = home;
   const secrets = secretsOf(config);
   const runner = new RestoreRunner(deps, {
     logFile: config.logTailFile,
@@ -161,6 +180,18 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     clock,
     outageExpected: () => runner.pgRestoreInProgress(),
   });
+  // Subscribes to the same instances at the same cadence as the failure watch: no extra reads.
+  const staleness = new StalenessWatch({
+    reader,
+    api,
+    store,
+    outbox,
+    logger: logger.child({ component: 'staleness' }),
+    instances: config.watchInstances,
+    staleAfterHours: config.staleAfterHours,
+    notifyChannel: config.notifyChannel,
+    clock,
+  });
 
   outbox.onRef('task-parent', taskParentPosted(deps));
   outbox.onRef('restore-card', restoreCardPosted(deps));
@@ -172,6 +203,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     for (const [status, n] of Object.entries(store.tasks.activeCountsByStatus())) m.trackedTasks.set({ status }, n);
     m.pendingRestores.set(store.restores.pendingCount());
     m.outboxDepth.set(outbox.depth());
+    m.lastSuccess.reset();
+    for (const { instance, at } of staleness.lastSuccesses()) m.lastSuccess.set({ instance }, Math.floor(at / 1000));
+    m.staleInstances.set(staleness.staleCount());
   };
 
   const identity = await web.auth.test().then(
@@ -243,6 +277,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   const intents = new IntentReconciler(deps, config.pollIntervalMs);
   intents.start();
   watch.start();
+  staleness.start();
+  home.start();
   const expiry = setInterval(() => {
     try {
       expireDue(deps);
@@ -261,6 +297,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       await watch.stop();
+      staleness.stop();
+      home.stop();
       await intents.stop();
       poller.stop();
       await runner.stop();
@@ -289,5 +327,5 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     'pgbackup-bot started',
   );
 
-  return { server, port, url: `http://127.0.0.1:${port}`, deps, runner, watch, slack, stop };
+  return { server, port, url: `http://127.0.0.1:${port}`, deps, runner, watch, staleness, home, slack, stop };
 }

@@ -52,6 +52,7 @@ describe('loadConfig', () => {
       ['APPROVAL_TTL_MS', (c) => c.approvalTtlMs, 3_600_000],
       ['POLL_INTERVAL_MS', (c) => c.pollIntervalMs, 5_000],
       ['WATCH_INTERVAL_MS', (c) => c.watchIntervalMs, 60_000],
+      ['STALE_AFTER_HOURS', (c) => c.staleAfterHours, 26],
       ['STATE_DB', (c) => c.stateDb, './data/pgbackup.sqlite'],
       ['LOG_TAIL_FILE', (c) => c.logTailFile, undefined],
       ['LOG_TAIL_COMMAND', (c) => c.logTailCommand, undefined],
@@ -180,6 +181,11 @@ describe('loadConfig', () => {
       const err = problemsOf({ ...PRODUCTION, SLACK_BOT_TOKEN: 'xapp-not-a-bot-token', SLACK_APP_TOKEN: 'xoxb-not-an-app-token' });
       expect(err.message).toContain('SLACK_BOT_TOKEN must be a bot token');
       expect(err.message).toContain('SLACK_APP_TOKEN must be an app-level token');
+    });
+
+    it('takes fractional STALE_AFTER_HOURS and refuses zero, negatives and words', () => {
+      expect(load({ ...PRODUCTION, STALE_AFTER_HOURS: '0.5' }).staleAfterHours).toBe(0.5);
+      for (const bad of ['0', '-2', 'a day']) expect(problemsOf({ ...PRODUCTION, STALE_AFTER_HOURS: bad }).message).toContain('STALE_AFTER_HOURS must be a positive number of hours');
     });
   });
 

@@ -94,6 +94,19 @@ const EnvSchema = z.object({
   APPROVAL_TTL_MS: positiveInt(3_600_000),
   POLL_INTERVAL_MS: positiveInt(5_000),
   WATCH_INTERVAL_MS: positiveInt(60_000),
+  // Hours may be fractional (e.g. 0.5 to try the alarm out).
+  STALE_AFTER_HOURS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return 26;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) {
+        ctx.addIssue({ code: 'custom', message: `must be a positive number of hours, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    }),
   MANAGER_CONCURRENCY: positiveInt(4),
   STATE_DB: optionalString.transform((v) => v ?? './data/pgbackup.sqlite'),
   RESTORE_TIMEOUT_MS: positiveInt(7_200_000),
@@ -164,6 +177,8 @@ export interface Config {
   /** Most Backup Manager reads in flight at once (the one instance reader). */
   managerConcurrency: number;
   watchIntervalMs: number;
+  /** A watched instance with no `done` backup for this long is announced once (STALE_AFTER_HOURS). */
+  staleAfterHours: number;
   stateDb: string;
   /** How long a restore is followed before the bot gives up waiting for its end. */
   restoreTimeoutMs: number;
@@ -283,6 +298,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     pollIntervalMs: e.POLL_INTERVAL_MS,
     managerConcurrency: e.MANAGER_CONCURRENCY,
     watchIntervalMs: e.WATCH_INTERVAL_MS,
+    staleAfterHours: e.STALE_AFTER_HOURS,
     stateDb: e.STATE_DB,
     restoreTimeoutMs: e.RESTORE_TIMEOUT_MS,
     channelIntervalMs: e.SLACK_CHANNEL_INTERVAL_MS,

@@ -57,6 +57,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly lastSuccess = new Gauge({
+    name: 'pgbackup_last_success_timestamp_seconds',
+    help: 'When the newest done backup of a watched instance was taken (Unix seconds)',
+    labelNames: ['instance'] as const,
+    registers: [this.registry],
+  });
+  readonly staleInstances = new Gauge({
+    name: 'pgbackup_stale_instances',
+    help: 'Watched instances with no done backup within STALE_AFTER_HOURS',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaults?: boolean } = {}) {
     if (options.defaults) collectDefaultMetrics({ register: this.registry, prefix: 'pgbackup_' });
   }

@@ -226,12 +226,13 @@ export async function sendSignedRequest(
   url: string,
   body: string,
   signingSecret: string,
-  options: { timeoutMs?: number; timestampSeconds?: number } = {},
+  options: { timeoutMs?: number; timestampSeconds?: number; contentType?: 'application/json' } = {},
 ): Promise<DeliveryResult> {
   const signed = signSlackRequest(signingSecret, body, options.timestampSeconds);
   const response = await fetch(url, {
     method: 'POST',
-    headers: signed.headers,
+    // Events API callbacks are JSON; commands and interactions are forms.
+    headers: options.contentType ? { ...signed.headers, 'content-type': options.contentType } : signed.headers,
     body,
     signal: AbortSignal.timeout(options.timeoutMs ?? 3000),
   });
@@ -287,4 +288,55 @@ export function viewSubmissionPayload(input: ViewSubmissionInput): Record<string
 
 export function viewSubmissionBody(input: ViewSubmissionInput): string {
   return new URLSearchParams([['payload', JSON.stringify(viewSubmissionPayload(input))]]).toString();
+}
+
+/** The person's DM with the app, as the sandbox names it (Slack's are opaque `D…` ids). */
+export function appDmChannel(user: string): string {
+  return `D${user.replace(/^[UW]/, '')}`;
+}
+
+/**
+ * The Events API's `app_home_opened` (a JSON body, signed like the rest): the person opened the
+ * app's Home tab.
+ */
+export function appHomeOpenedBody(input: { user: string; teamId?: string; tab?: 'home' | 'messages' }): string {
+  const now = Date.now();
+  return JSON.stringify({
+    token: SANDBOX_VERIFICATION_TOKEN,
+    team_id: input.teamId ?? SANDBOX_TEAM.id,
+    api_app_id: SANDBOX_APP_ID,
+    event: { type: 'app_home_opened', user: input.user, channel: appDmChannel(input.user), tab: input.tab ?? 'home', event_ts: `${Math.floor(now / 1000)}.${String(now % 1000).padStart(6, '0')}` },
+    type: 'event_callback',
+    event_id: `Ev${now.toString(36).toUpperCase()}${Math.random().toString(36).slice(2, 8).toUpperCase()}`,
+    event_time: Math.floor(now / 1000),
+  });
+}
+
+/** A click on a button of a published Home tab: no channel, no message, no response_url. */
+export function homeBlockActionsBody(input: { user: SlackPrincipal; viewId: string; action: ClickedButton; teamId?: string }): string {
+  const teamId = input.teamId ?? SANDBOX_TEAM.id;
+  const now = Date.now();
+  const payload = {
+    type: 'block_actions',
+    user: { id: input.user.id, username: input.user.name, name: input.user.name, team_id: teamId },
+    api_app_id: SANDBOX_APP_ID,
+    token: SANDBOX_VERIFICATION_TOKEN,
+    container: { type: 'view', view_id: input.viewId },
+    trigger_id: newTriggerId(),
+    team: { id: teamId, domain: SANDBOX_TEAM.domain },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: { id: input.viewId, type: 'home', app_id: SANDBOX_APP_ID },
+    actions: [
+      {
+        action_id: input.action.actionId,
+        block_id: input.action.blockId,
+        text: { type: 'plain_text', text: input.action.text ?? '', emoji: true },
+        ...(input.action.value === undefined ? {} : { value: input.action.value }),
+        type: 'button',
+        action_ts: `${Math.floor(now / 1000)}.${String(now % 1000).padStart(3, '0')}${Math.floor(Math.random() * 1000).toString().padStart(3, '0')}`,
+      },
+    ],
+  };
+  return new URLSearchParams([['payload', JSON.stringify(payload)]]).toString();
 }

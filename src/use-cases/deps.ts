@@ -8,6 +8,7 @@ import type { SlackMessage } from '../outbound/messages/blocks';
 import type { InstanceReader } from '../reader/instance-reader';
 import type { Outbox } from '../outbound/slack/outbox';
 import type { Store } from '../ports/store';
+import type { HomeService } from './home/home-service';
 import type { Poller } from './tracking/poller';
 import type { ViewsPort } from './restores/restore-modal';
 
@@ -31,6 +32,8 @@ export interface Deps {
   access: AccessControl;
   /** Opens modals (views.open). */
   views: ViewsPort;
+  /** The App Home and the overview of `/pgbackup status`; absent in use-case tests. */
+  home?: HomeService;
 }
 
 /** Says something to one person only (an ephemeral message). */

@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { startFakeSlack, type StartedFakeSlack } from '../../src/sandbox/fake-slack';
 import type { RecordedCall } from '../../src/sandbox/fake-slack';
-import { blockActionsBody, signSlackRequest, slashCommandBody, viewSubmissionBody } from '../../src/sandbox/slack-requests';
+import { appHomeOpenedBody, blockActionsBody, homeBlockActionsBody, signSlackRequest, slashCommandBody, viewSubmissionBody } from '../../src/sandbox/slack-requests';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
@@ -27,7 +27,7 @@ export interface HarnessOptions {
   simulator?: SimulatorOptions;
   slack?: Parameters<typeof startFakeSlack>[0];
   /** Extra options of the in-process bot (e.g. shorter manager or store timeouts); they win over the harness's. */
-  bot?: Pick<BotOptions, 'managerTimeouts' | 'managerRetry' | 'storeBusyTimeoutMs' | 'slackConnectTimeoutMs' | 'clock'>;
+  bot?: Pick<BotOptions, 'managerTimeouts' | 'managerRetry' | 'storeBusyTimeoutMs' | 'slackConnectTimeoutMs' | 'clock' | 'homeMinIntervalMs'>;
   /** false: start only the simulator and the fake Slack (a test runs the bot as a process and sets `botUrl`). */
   startBot?: boolean;
 }
@@ -118,6 +118,23 @@ export class Harness {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
     if (sign) Object.assign(headers, signSlackRequest(sign.secret ?? SIGNING_SECRET, body, sign.timestamp).headers);
     return httpPost(`${this.botUrl ?? this.bot.url}/slack/events`, headers, body);
+  }
+
+  /** `user` opens the app's Home tab (a signed app_home_opened event). */
+  async openHome(user = ALICE): Promise<{ status: number }> {
+    const body = appHomeOpenedBody({ user: user.id });
+    const headers = { ...signSlackRequest(SIGNING_SECRET, body).headers, 'content-type': 'application/json' };
+    return httpPost(`${this.botUrl ?? this.bot.url}/slack/events`, headers, body);
+  }
+
+  /** Clicks the button `actionId` of `instance` on the Home tab last published for `user`. */
+  async clickHome(user: { id: string; name: string }, actionId: string, instance: string): Promise<{ status: number }> {
+    const view = this.slack.views.home(user.id) as { blocks?: unknown[] } | undefined;
+    if (!view) throw new Error(`no Home published for ${user.id}`);
+    const block = (view.blocks ?? []).find((b) => (b as { block_id?: string }).block_id === `home:${instance}`);
+    const button = block === undefined ? undefined : findButton([block], actionId);
+    if (!button) throw new Error(`no ${actionId} of ${instance} on the Home of ${user.id}`);
+    return this.post(homeBlockActionsBody({ user, viewId: `VH${user.id}`, action: { actionId, blockId: button.blockId, value: button.value, text: button.text } }));
   }
 
   /** `/pgbackup <text>` as `user` in `channel`; resolves with the ack. */

@@ -57,6 +57,7 @@ const SCOPE_OF: Readonly<Record<string, string | readonly string[] | null>> = {
   'usergroups.users.list': 'usergroups:read',
   'views.open': null,
   'views.update': null,
+  'views.publish': null,
 };
 
 describe('Slack app manifest (manifest.yml)', () => {
@@ -97,10 +98,16 @@ describe('Slack app manifest (manifest.yml)', () => {
     expect(manifest.settings.org_deploy_enabled).toBe(false);
     expect(manifest.features.slash_commands[0]?.url).toBeUndefined();
     expect(manifest.settings.interactivity.request_url).toBeUndefined();
-    // The bot listens to no events: nothing to subscribe to. Modal submissions (app.view) come
-    // through interactivity, like the buttons.
-    expect([...registrations('event'), ...registrations('message'), ...registrations('shortcut')]).toEqual([]);
-    expect(manifest.settings.event_subscriptions).toBeUndefined();
+    // Modal submissions (app.view) come through interactivity, like the buttons.
+    expect([...registrations('message'), ...registrations('shortcut')]).toEqual([]);
+  });
+
+  it('subscribes to exactly the events the bot listens to, with the Home tab on for app_home_opened', () => {
+    const events = z.object({ bot_events: z.array(z.string()), request_url: z.string().optional() }).parse(manifest.settings.event_subscriptions);
+    expect([...events.bot_events].sort()).toEqual(registrations('event').sort());
+    expect(events.bot_events).toContain('app_home_opened');
+    expect(events.request_url).toBeUndefined();
+    expect(z.object({ app_home: z.object({ home_tab_enabled: z.literal(true) }) }).safeParse(parse(read('manifest.yml')).features).success).toBe(true);
   });
 
   it('keeps the bot token static: the bot does not refresh rotating tokens', () => {

@@ -7,6 +7,7 @@ import { boltLogger } from '../../logger';
 import type { StartRestore } from '../../use-cases/restores/decide';
 import { registerActions } from './listeners/actions';
 import { registerCommands } from './listeners/commands';
+import { registerEvents } from './listeners/events';
 import { dedupeReplays, REQUEST_TIMESTAMP } from './listeners/dedupe';
 import { registerViews } from './listeners/views';
 
@@ -128,6 +129,7 @@ export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, s
   registerCommands(app, deps);
   registerActions(app, deps, startRestore);
   registerViews(app, deps);
+  registerEvents(app, deps);
   return {
     app,
     requestListener,

@@ -40,8 +40,12 @@ describe('parseCommand grammar', () => {
   });
 
   describe('list|status [instance]', () => {
-    it.each(['list', 'status', 'LIST', 'Status'])('%s lists the default instance', (verb) => {
+    it.each(['list', 'LIST'])('%s lists the default instance', (verb) => {
       expect(parse(verb)).toEqual({ kind: 'list', instance: 'a9s-pg' });
+    });
+
+    it.each(['status', 'Status', ' status '])('%s alone asks for the overview of every instance', (verb) => {
+      expect(parse(verb)).toEqual({ kind: 'overview' });
     });
 
     it('lists a named instance', () => {
@@ -242,9 +246,9 @@ describe('parseCommand on a generated corpus of 1,000 odd texts', () => {
 
     it('never throws and always returns one of the kinds', () => {
       for (const text of corpus) expect(() => parseCommand(text, ctx)).not.toThrow();
-      for (const { command } of results) expect(['help', 'now', 'list', 'restore', 'invalid']).toContain(command.kind);
+      for (const { command } of results) expect(['help', 'now', 'list', 'overview', 'restore', 'invalid']).toContain(command.kind);
       const kinds = new Set(results.map((r) => r.command.kind));
-      expect([...kinds].sort()).toEqual(['help', 'invalid', 'list', 'now', 'restore']);
+      expect([...kinds].sort()).toEqual(['help', 'invalid', 'list', 'now', 'overview', 'restore']);
     });
 
     it('returns short problems free of the input\'s <, > and backticks', () => {

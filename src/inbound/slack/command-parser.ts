@@ -11,6 +11,8 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'now'; instance: string }
   | { kind: 'list'; instance: string }
+  /** `status` alone: the overview of every watched or allowed instance (as the Home tab shows). */
+  | { kind: 'overview' }
   | { kind: 'restore'; backup: BackupRef; instance: string; reason: string }
   | { kind: 'invalid'; problem: string };
 
@@ -41,6 +43,7 @@ export function parseCommand(text: string, ctx: ParseContext): Command {
 
   if (sub === 'help') return { kind: 'help' };
 
+  if (sub === 'status' && rest.length === 0) return { kind: 'overview' };
   if (sub === 'now' || sub === 'list' || sub === 'status') {
     if (rest.length > 1) return { kind: 'invalid', problem: `\`${sub}\` takes at most one instance name.` };
     const instance = rest[0] ?? ctx.defaultInstance;

@@ -6,7 +6,8 @@ export function usageText(defaultInstance: string): string {
   return [
     '*Usage* of `/pgbackup`:',
     `• \`/pgbackup now [instance]\` — back up now and follow it in a thread`,
-    `• \`/pgbackup list [instance]\` (or \`status\`) — the latest 10 backups, with a *Restore…* button on each finished one`,
+    `• \`/pgbackup list [instance]\` (or \`status\` naming an instance) — the latest 10 backups, with a *Restore…* button on each finished one`,
+    `• \`/pgbackup status\` — every watched or allowed instance at a glance (as the app's Home tab shows it)`,
     `• \`/pgbackup restore &lt;backup&gt; [instance] [reason…]\` — ask for a restore; a second person must approve it`,
     `• \`/pgbackup help\` — this text`,
     `\`&lt;backup&gt;\` is the numeric id (\`148\`) or the backup name (\`a9s-pg-1542859215559\`). The instance defaults to ${code(defaultInstance)}.`,

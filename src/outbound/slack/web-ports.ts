@@ -17,3 +17,10 @@ export function viewsPort(web: Pick<webApi.WebClient, 'views'>): ViewsPort {
     },
   };
 }
+
+/** views.publish: a person's Home tab (no scope needed). */
+export function homePort(web: Pick<webApi.WebClient, 'views'>): (user: string, view: { type: 'home'; blocks: unknown[] }) => Promise<void> {
+  return async (user, view) => {
+    await web.views.publish({ user_id: user, view: view as never });
+  };
+}

@@ -160,6 +160,16 @@ const MIGRATIONS: string[] = [
   `,
   // The job's priority, set by who made it (message-keys): a resumed job keeps its place.
   `ALTER TABLE outbox_jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 5;`,
+  // The staleness alarm: per watched instance, when it was first read, the newest `done`
+  // backup seen, and the start of the stale spell announced (NULL while fresh).
+  `
+  CREATE TABLE staleness (
+    instance         TEXT    PRIMARY KEY,
+    first_seen_at    INTEGER NOT NULL,
+    last_success_at  INTEGER,
+    stale_since      INTEGER
+  );
+  `,
 ];
 
 export interface OpenOptions {

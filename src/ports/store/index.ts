@@ -5,6 +5,7 @@ import { IntentsRepo } from './intents';
 import { OutboxJobsRepo } from './outbox-jobs';
 import { RestoresRepo } from './restores';
 import { SeenRequestsRepo } from './seen-requests';
+import { StalenessRepo } from './staleness';
 import { TasksRepo } from './tasks';
 
 export * from './audit';
@@ -13,6 +14,7 @@ export * from './intents';
 export * from './outbox-jobs';
 export * from './restores';
 export * from './seen-requests';
+export * from './staleness';
 export * from './tasks';
 
 /** The bot's durable state, one SQLite file (or `:memory:` in tests). */
@@ -25,6 +27,7 @@ export interface Store {
   readonly outbox: OutboxJobsRepo;
   readonly seen: SeenRequestsRepo;
   readonly intents: IntentsRepo;
+  readonly staleness: StalenessRepo;
   /**
    * Proves the store can still take a write: writes a row that needs fresh pages (about what
    * tracking a backup takes), so a full disk (SQLITE_FULL) or a locked or read-only file throws
@@ -49,6 +52,7 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
     outbox: new OutboxJobsRepo(db),
     seen: new SeenRequestsRepo(db),
     intents: new IntentsRepo(db),
+    staleness: new StalenessRepo(db),
     probeWrite: writeProbe(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
     close: () => {

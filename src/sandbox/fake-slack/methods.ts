@@ -302,6 +302,27 @@ const viewsUpdate: MethodHandler = (args, env) => {
   return ok({ view: { id: stored.id, ...stored.view } });
 };
 
+/** views.publish: a Home tab (type `home`, at most 100 blocks) for a member of the workspace. */
+const viewsPublish: MethodHandler = (args, env) => {
+  const ref = str(args.user_id);
+  const user = ref === undefined ? undefined : env.workspace.findUser(ref);
+  if (user === undefined) return fail('user_not_found');
+  let view: unknown = args.view;
+  if (typeof view === 'string') {
+    try {
+      view = JSON.parse(view);
+    } catch {
+      return fail('invalid_arguments');
+    }
+  }
+  if (typeof view !== 'object' || view === null) return fail('invalid_arguments');
+  const v = view as Record<string, unknown>;
+  if (v.type !== 'home' || !Array.isArray(v.blocks)) return fail('invalid_arguments');
+  if (v.blocks.length > 100) return fail('invalid_blocks');
+  env.views.publishHome(user.id, v);
+  return ok({ view: { id: `VH${user.id}`, ...v } });
+};
+
 export const METHODS: Readonly<Record<string, MethodHandler>> = {
   'auth.test': authTest,
   'chat.postMessage': postMessage,
@@ -316,6 +337,7 @@ export const METHODS: Readonly<Record<string, MethodHandler>> = {
   'usergroups.users.list': usergroupsUsersList,
   'views.open': viewsOpen,
   'views.update': viewsUpdate,
+  'views.publish': viewsPublish,
 };
 
 export const unknownMethod = (): MethodResult => fail('unknown_method');

@@ -115,5 +115,7 @@ export interface FakeSlackEvents {
   response: [RecordedResponse];
   view: [StoredView];
   view_closed: [{ id: string; user: string | undefined }];
+  /** views.publish: a person's Home tab. */
+  home: [{ user: string; view: Record<string, unknown> }];
   reset: [];
 }

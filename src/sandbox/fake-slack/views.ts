@@ -11,6 +11,8 @@ type Emit = EventEmitter<FakeSlackEvents>['emit'];
 export class Views {
   private readonly open = new Map<string, StoredView>();
   private readonly triggers = new Map<string, { user: string; channel: string }>();
+  /** The Home tab last published per person (views.publish). */
+  private readonly homes = new Map<string, Record<string, unknown>>();
   private counter = 0;
 
   constructor(private readonly emit: Emit) {}
@@ -49,6 +51,15 @@ export class Views {
     this.emit('view_closed', { id, user: stored.user });
   }
 
+  publishHome(user: string, view: Record<string, unknown>): void {
+    this.homes.set(user, view);
+    this.emit('home', { user, view });
+  }
+
+  home(user: string): Record<string, unknown> | undefined {
+    return this.homes.get(user);
+  }
+
   forUser(user: string): StoredView[] {
     return [...this.open.values()].filter((v) => v.user === user);
   }
@@ -56,5 +67,6 @@ export class Views {
   clear(): void {
     this.open.clear();
     this.triggers.clear();
+    this.homes.clear();
   }
 }

@@ -5,7 +5,7 @@ import type { FakeSlack, FakeSlackEvents } from '../fake-slack';
 const HEARTBEAT_MS = 20_000;
 
 type Forwarded = Exclude<keyof FakeSlackEvents, 'call'>;
-const FORWARDED: readonly Forwarded[] = ['message', 'update', 'delete', 'ephemeral', 'ephemeral_delete', 'response', 'reset', 'view', 'view_closed'];
+const FORWARDED: readonly Forwarded[] = ['message', 'update', 'delete', 'ephemeral', 'ephemeral_delete', 'response', 'reset', 'view', 'view_closed', 'home'];
 
 /**
  * Server-sent events for the sandbox page: a full snapshot when a page connects (and again on

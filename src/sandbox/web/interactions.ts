@@ -62,9 +62,9 @@ function resolvePeople(fake: FakeSlack, userRef: string, channelRef: string): { 
   return { user, channel };
 }
 
-export async function deliver(deps: InteractionDeps, body: string): Promise<DeliveryResult | { failure: string }> {
+export async function deliver(deps: InteractionDeps, body: string, contentType?: 'application/json'): Promise<DeliveryResult | { failure: string }> {
   try {
-    return await sendSignedRequest(deps.eventsUrl, body, deps.signingSecret, { timeoutMs: deps.ackTimeoutMs ?? 3000 });
+    return await sendSignedRequest(deps.eventsUrl, body, deps.signingSecret, { timeoutMs: deps.ackTimeoutMs ?? 3000, ...(contentType ? { contentType } : {}) });
   } catch (error) {
     // Slack's own wording for an app that is too slow or unreachable.
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');

@@ -6,6 +6,7 @@ import { EventStream } from './event-stream';
 import { ActionInput, CommandInput, MessageInput, postPlainMessage, runBlockAction, runSlashCommand, type InteractionDeps, type InteractionOutcome } from './interactions';
 import { findPublicDir, serveStaticFile } from './static-files';
 import { closeView, submitView, ViewCloseInput, ViewSubmitInput } from './views';
+import { clickHome, HomeActionInput, HomeUserInput, openHome } from './home';
 
 export interface SandboxRoutesOptions {
   fakeSlack: FakeSlack;
@@ -33,6 +34,7 @@ const STATIC: Readonly<Record<string, string>> = {
   '/sandbox/app.css': 'app.css',
   '/sandbox/modal.js': 'modal.js',
   '/sandbox/modal.css': 'modal.css',
+  '/sandbox/home.js': 'home.js',
 };
 
 const ViewUserInput = z.object({ user: z.string().min(1) });
@@ -92,6 +94,13 @@ export function createSandboxRoutes(options: SandboxRoutesOptions): SandboxRoute
     '/sandbox/view/close': async (req, res) => {
       const closed = closeView(deps, await readJson(req, ViewCloseInput));
       sendJson(res, closed ? 200 : 404, { ok: closed });
+    },
+    '/sandbox/home/open': async (req, res) => sendOutcome(res, await openHome(deps, await readJson(req, HomeUserInput))),
+    '/sandbox/home/action': async (req, res) => sendOutcome(res, await clickHome(deps, await readJson(req, HomeActionInput))),
+    '/sandbox/home': async (req, res) => {
+      // The Home last published for a person, for a page that (re)loads or switches person.
+      const { user } = await readJson(req, HomeUserInput);
+      sendJson(res, 200, { ok: true, view: options.fakeSlack.views.home(user) ?? null });
     },
     '/sandbox/views': async (req, res) => {
       // The modals open on a person's screen, for a page that (re)loads while one is open.

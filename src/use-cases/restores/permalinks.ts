@@ -10,7 +10,8 @@ const MAX_KEPT = 500;
  */
 export class Permalinks {
   private readonly known = new Map<string, string>();
-  private readonly fetching = new Set<string>();
+  /** Keys being fetched, with everyone waiting for each (the audit message, the App Home). */
+  private readonly fetching = new Map<string, Array<() => void>>();
 
   constructor(
     private readonly fetch: (channel: string, ts: string) => Promise<string | undefined>,
@@ -24,14 +25,19 @@ export class Permalinks {
   /** Fetches the link unless it is known or on its way; `ready` runs once it is known. */
   request(channel: string, ts: string, ready: () => void): void {
     const key = `${channel}:${ts}`;
-    if (this.known.has(key) || this.fetching.has(key)) return;
-    this.fetching.add(key);
+    if (this.known.has(key)) return;
+    const waiting = this.fetching.get(key);
+    if (waiting) {
+      waiting.push(ready);
+      return;
+    }
+    this.fetching.set(key, [ready]);
     this.fetch(channel, ts)
       .then((link) => {
         if (!link) return;
         if (this.known.size >= MAX_KEPT) this.known.delete(this.known.keys().next().value as string);
         this.known.set(key, link);
-        ready();
+        for (const done of this.fetching.get(key) ?? []) done();
       })
       .catch((err: unknown) => this.logger.warn({ err: (err as Error).message, channel }, 'chat.getPermalink failed; the audit message goes without a link'))
       .finally(() => this.fetching.delete(key));

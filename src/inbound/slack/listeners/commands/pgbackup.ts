@@ -10,6 +10,7 @@ import { renderHelp, renderNotice, renderUsageError } from '../../../../outbound
 import { renderInternalError } from '../../../../outbound/messages/errors';
 import { renderRefusal } from '../../../../outbound/messages/access';
 import { code } from '../../../../outbound/messages/format';
+import { renderOverviewMessage } from '../../../../outbound/messages/home';
 import { ephemeralReply } from '../../reply';
 
 /** The fields of Slack's slash-command payload the bot reads, checked at the edge. */
@@ -44,6 +45,17 @@ export function pgbackupCommand(deps: Deps) {
     if (parsed.kind === 'invalid') {
       await ack({ response_type: 'ephemeral', ...renderUsageError(parsed.problem, config.defaultInstance) });
       return count('invalid');
+    }
+
+    if (parsed.kind === 'overview') {
+      const verdict = await deps.access.check({ user, channel, permission: 'use', action: 'status' });
+      if (!verdict.allowed) {
+        await ack({ response_type: 'ephemeral', ...renderRefusal(verdict, 'see the backups') });
+        return count('refused');
+      }
+      // From what is already known (the reader's latest views, the store): answered within the ack.
+      await ack({ response_type: 'ephemeral', ...(deps.home ? renderOverviewMessage(deps.home.overview()) : renderNotice('The overview is not available.')) });
+      return count(deps.home ? 'ok' : 'error');
     }
 
     // Before the ack, so a refused `now` is never told "asking the Backup Manager"; group

@@ -1,0 +1,64 @@
+import type { Browser, BrowserContext } from 'playwright-core';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { startSandbox, type Sandbox } from '../../src/sandbox/start';
+import { launchChromium } from './chromium';
+import { SandboxPage, WAIT_MS } from './sandbox-page';
+
+const ALICE = 'U0ALICE';
+const BOB = 'U0BOB';
+const OPS = 'C0OPS';
+const ALERTS = 'C0ALERTS';
+
+/** The Home entry of the sandbox page: the view the bot publishes on open, and its List button. */
+describe('App Home on the sandbox page', () => {
+  let sandbox: Sandbox | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  let ui: SandboxPage;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    const config = { ...loadConfig({ LOG_LEVEL: 'silent' }), port: 0 };
+    sandbox = await startSandbox(config, createLogger({ level: 'silent' }), { stepMs: 200, failureRate: 0, scheduleEveryMs: 0, banner: false });
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    context.setDefaultTimeout(WAIT_MS);
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
+    });
+    ui = new SandboxPage(page);
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await sandbox?.stop({ drainMs: 1000 });
+  }, 60_000);
+
+  it('opens the Home, shows what the bot published for this person, and List answers in the notify channel', async () => {
+    const live = sandbox as Sandbox;
+    await ui.open(live.url, ALICE, OPS);
+    await ui.page.locator('#home-entry').click();
+    const home = ui.page.locator('#home-pane');
+    await home.waitFor({ state: 'visible' });
+    const view = ui.page.locator('#home-view');
+    await view.filter({ hasText: 'backups at a glance' }).filter({ hasText: 'a9s-pg' }).filter({ hasText: 'Backup Manager' }).waitFor();
+    expect(await ui.page.locator('main.channel:not(#home-pane)').isHidden()).toBe(true);
+
+    await view.locator('button[data-home-action="home_list"][data-home-block="home:a9s-pg"]').click();
+    await ui.page.locator(`[data-channel="${ALERTS}"]`).click();
+    await home.waitFor({ state: 'hidden' });
+    await ui.channelEphemeral('Latest backups of a9s-pg');
+
+    // Another person gets their own Home when they open it.
+    const published = new Promise<string>((resolve) => live.bot.home.events.on('published', (user) => user === BOB && resolve(user)));
+    await ui.switchUser(BOB);
+    await ui.page.locator('#home-entry').click();
+    expect(await published).toBe(BOB);
+    await view.filter({ hasText: 'backups at a glance' }).waitFor();
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+});
