@@ -47,6 +47,12 @@ describe('App Home on the sandbox page', () => {
     const view = ui.page.locator('#home-view');
     await view.filter({ hasText: 'backups at a glance' }).filter({ hasText: 'a9s-pg' }).filter({ hasText: 'Backup Manager' }).waitFor();
     expect(await ui.page.locator('main.channel:not(#home-pane)').isHidden()).toBe(true);
+    // Laid out like a Slack view: the blocks stacked, one instance under the other, not side by side.
+    const lists = view.locator('button[data-home-action="home_list"]');
+    await lists.nth(1).waitFor();
+    const [first, second] = [await lists.nth(0).boundingBox(), await lists.nth(1).boundingBox()];
+    expect(second?.y ?? 0).toBeGreaterThan((first?.y ?? 0) + (first?.height ?? 0));
+    expect(second?.x).toBe(first?.x);
 
     await view.locator('button[data-home-action="home_list"][data-home-block="home:a9s-pg"]').click();
     await ui.page.locator(`[data-channel="${ALERTS}"]`).click();

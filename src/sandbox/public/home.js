@@ -46,7 +46,7 @@ function render() {
     return;
   }
   const blocks = Array.isArray(shown.blocks) ? shown.blocks : [];
-  viewBox.innerHTML = `<div class="msg home-view">${blocks.map((b) => (b.type === 'actions' ? renderActions(b) : page.renderBlock(b))).join('')}</div>`;
+  viewBox.innerHTML = `<div class="home-view">${blocks.map((b) => (b.type === 'actions' ? renderActions(b) : page.renderBlock(b))).join('')}</div>`;
 }
 
 async function post(path, body) {
