@@ -525,18 +525,24 @@ function connect() {
 // ---------------------------------------------------------------------------------------------
 // Talking to the sandbox server
 
-async function postJson(path, body) {
+/** A POST of JSON to the sandbox server: its answer, or `{ ok: false, error }` when there is none. */
+async function fetchJson(path, body) {
   try {
     const res = await fetch(path, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    const json = await res.json().catch(() => ({}));
-    return { ok: res.ok && json.ok !== false, error: json.error, botStatus: json.botStatus };
+    const json = await res.json().catch(() => ({ ok: false, error: `HTTP ${res.status}` }));
+    return res.ok ? json : { ...json, ok: false };
   } catch (error) {
     return { ok: false, error: `sandbox server unreachable (${error.message})` };
   }
+}
+
+async function postJson(path, body) {
+  const json = await fetchJson(path, body);
+  return { ok: json.ok !== false, error: json.error, botStatus: json.botStatus };
 }
 
 let toastTimer = 0;
@@ -759,4 +765,4 @@ function init() {
 init();
 
 // modal.js draws the bot's modals with this page's Block Kit rendering, for the person at the keyboard.
-window.sandboxPage = { userId: () => state.userId, renderBlock: (block) => renderBlock(block, {}), plainText, esc, toast };
+window.sandboxPage = { userId: () => state.userId, renderBlock: (block) => renderBlock(block, {}), plainText, esc, toast, post: fetchJson };

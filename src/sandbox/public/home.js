@@ -49,14 +49,7 @@ function render() {
   viewBox.innerHTML = `<div class="home-view">${blocks.map((b) => (b.type === 'actions' ? renderActions(b) : page.renderBlock(b))).join('')}</div>`;
 }
 
-async function post(path, body) {
-  try {
-    const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return await res.json().catch(() => ({ ok: false, error: `HTTP ${res.status}` }));
-  } catch (error) {
-    return { ok: false, error: `sandbox server unreachable (${error.message})` };
-  }
-}
+const post = (path, body) => page.post(path, body);
 
 /** The last view published for whoever is at the keyboard (after a reload or a switch of person). */
 async function load() {

@@ -71,14 +71,7 @@ function collect() {
   return values;
 }
 
-async function post(path, body) {
-  try {
-    const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return await res.json().catch(() => ({ ok: false, error: `HTTP ${res.status}` }));
-  } catch (error) {
-    return { ok: false, error: `sandbox server unreachable (${error.message})` };
-  }
-}
+const post = (path, body) => page.post(path, body);
 
 async function submit() {
   if (!current || submitting) return;
