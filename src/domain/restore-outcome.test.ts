@@ -64,6 +64,17 @@ describe('decideRestore: service instance', () => {
     expect(decideRestore(facts({ log: FAILURE }), view())).toMatchObject({ kind: 'end', ending: { outcome: 'failed', detail: FAILURE.line, state: 'failure' } });
   });
 
+  it("the log's end of a restore whose id is unknown: asks for the manager's list first, then records the restore made since the approval", () => {
+    expect(decideRestore(facts({ log: SUCCESS }))).toMatchObject({ kind: 'end', readOwnFirst: true });
+    const v = view({ restores: [restore(12, APPROVED - 30 * 86_400_000, 'failed'), restore(13, APPROVED + 5, 'done')] });
+    const d = decideRestore(facts({ log: SUCCESS }), v);
+    expect(d).toMatchObject({ kind: 'end', ownRestoreId: 13, ending: { outcome: 'succeeded' } });
+    expect(d).not.toHaveProperty('readOwnFirst');
+    // Known already (the POST's answer): nothing to read or record.
+    expect(decideRestore(facts({ log: SUCCESS, managerRestoreId: 13 }))).not.toHaveProperty('readOwnFirst');
+    expect(decideRestore(facts({ log: SUCCESS, managerRestoreId: 13 }), v)).not.toHaveProperty('ownRestoreId');
+  });
+
   it("holds the manager's done for the log grace while a log is followed, then ends with it", () => {
     const v = view({ restores: [restore(13, APPROVED + 2000, 'done')] });
     const ending = { outcome: 'succeeded', detail: 'The Backup Manager reports the restore done.', state: 'success' };

@@ -1,6 +1,6 @@
 import type { InstanceView } from './backups';
 import { AGENT_LOG_PATH } from './constants';
-import { findOwnRestore } from './own-restore';
+import { findOwnRestore, type OwnRestoreQuery } from './own-restore';
 import type { RestoreEnd } from './restore-request';
 
 /**
@@ -68,8 +68,12 @@ export type RestoreDecision =
   | ({ kind: 'follow' } & FollowProgress & Found)
   /** Hold a service instance's end for the log grace, then end with it. */
   | ({ kind: 'hold'; ending: RestoreEnding } & FollowProgress & Found)
-  /** `compareLaterBackups`: the manager answers after an a9s-pg restore; the summary says what it forgot. */
-  | ({ kind: 'end'; ending: RestoreEnding; compareLaterBackups: boolean } & FollowProgress & Found);
+  /**
+   * `compareLaterBackups`: the manager answers after an a9s-pg restore; the summary says what it forgot.
+   * `readOwnFirst`: the log ended a restore whose id is unknown; read the manager's list once
+   * and decide again with it, so the request records which restore it reported on.
+   */
+  | ({ kind: 'end'; ending: RestoreEnding; compareLaterBackups: boolean; readOwnFirst?: boolean } & FollowProgress & Found);
 
 interface Found {
   /** The manager's id of this restore, found in its list for the first time: record it. */
@@ -89,9 +93,24 @@ export function decideRestore(facts: RestoreFacts, view?: InstanceView): Restore
     const detail = `No end of the restore seen within ${facts.shown.timeout}; whether it worked is unknown. Check it by hand.`;
     return { kind: 'end', ending: { outcome: 'unknown', detail, state: 'timeout' }, compareLaterBackups: false, ...progress };
   }
-  if (!facts.isPg && facts.log) return { kind: 'end', ending: logEnding(facts.log), compareLaterBackups: false, ...progress };
+  if (!facts.isPg && facts.log) return { kind: 'end', ending: logEnding(facts.log), compareLaterBackups: false, ...progress, ...ownOnLogEnd(facts, view) };
   if (!view) return { kind: 'follow', ...progress };
   return facts.isPg ? decidePg(facts, view, progress) : decideService(facts, view, progress);
+}
+
+/**
+ * A service instance's log may tell the end before any read found the restore the manager made
+ * for an unanswered POST (under load, or with long read intervals): the id is looked up then.
+ */
+function ownOnLogEnd(facts: RestoreFacts, view: InstanceView | undefined): Found & { readOwnFirst?: boolean } {
+  if (facts.managerRestoreId !== null) return {};
+  if (!view) return { readOwnFirst: true };
+  const mine = findOwnRestore(view.restores, ownQuery(facts));
+  return mine ? { ownRestoreId: mine.id } : {};
+}
+
+function ownQuery(facts: RestoreFacts): OwnRestoreQuery {
+  return { backupId: facts.backupId, managerRestoreId: facts.managerRestoreId, approvedAt: facts.approvedAt, knownBefore: facts.knownBefore };
 }
 
 function logEnding(log: LogVerdict): RestoreEnding {
@@ -119,12 +138,7 @@ function decidePg(facts: RestoreFacts, view: InstanceView, progress: FollowProgr
 }
 
 function decideService(facts: RestoreFacts, view: InstanceView, progress: FollowProgress): RestoreDecision {
-  const mine = findOwnRestore(view.restores, {
-    backupId: facts.backupId,
-    managerRestoreId: facts.managerRestoreId,
-    approvedAt: facts.approvedAt,
-    knownBefore: facts.knownBefore,
-  });
+  const mine = findOwnRestore(view.restores, ownQuery(facts));
   if (!mine) return unconfirmed(facts, progress);
   // Found it: from now on only this restore counts, also after a restart.
   const found: Found = facts.managerRestoreId === null ? { ownRestoreId: mine.id } : {};

@@ -94,6 +94,25 @@ describe('fault: restores the manager did not confirm, and stale requests', () =
     expect(restorePosts()).toHaveLength(1);
   });
 
+  it("the connection reset after the manager queued the restore, the agent log telling the end before the manager's list is read again: the restore's id is still recorded", async () => {
+    // No scheduled read while the restore is followed (an hour's interval): the log's success
+    // line is the first sign. Under load this is what the 30 ms reads lose the race to.
+    await start({ env: { POLL_INTERVAL_MS: '3600000' } });
+    const backupId = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 2 * MONTH) });
+    h.sim.seedRestore(PG, { backupId, status: 'failed', msg: 'last month', createdAt: new Date(Date.now() - MONTH) });
+    await h.sim.setFault({ kind: 'reset', method: 'POST', path: RESTORE_POST, afterProcessing: true, times: 1 });
+    const card = await requestCard(PG, backupId);
+    await h.click(card, 'restore_approve', BOB);
+    await h.waitFor('chat.postMessage', inThread(card.ts, /did not confirm the start/));
+    await h.sim.step();
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', inThread(card.ts, /Restore of `pg-orders` to backup .* succeeded/));
+    const own = h.sim.view(PG).restores.at(-1);
+    expect(own?.id).toBeDefined();
+    expect(h.bot.deps.store.restores.get(1)?.managerRestoreId).toBe(own?.id);
+    expect(restorePosts()).toHaveLength(1);
+  });
+
   it('a 502 to the restore POST of a9s-pg, the manager staying up: not started instead of following for hours', async () => {
     await start();
     const backupId = h.sim.seedBackup('a9s-pg', { status: 'done', createdAt: new Date(Date.now() - MONTH) });

@@ -219,8 +219,23 @@ export class FollowSession {
     } else if (decision.kind === 'end' && decision.compareLaterBackups && view) {
       const forgotten = await readForgotten(this.deps, laterBackupsOf(this.req), { instance: this.req.instance, view });
       await this.end(decision.ending, forgotten);
+    } else if (decision.kind === 'end' && decision.readOwnFirst && !view) {
+      const fresh = await this.readOnce();
+      // A read delivered meanwhile may have ended it already, with the id.
+      if (this.ended) return;
+      if (fresh) return this.settle(fresh);
+      this.endSafely(decision.ending);
     } else if (decision.kind === 'end') {
       this.endSafely(decision.ending);
+    }
+  }
+
+  /** One read of the instance, or undefined when the manager does not answer (the log's word stands). */
+  private async readOnce(): Promise<InstanceView | undefined> {
+    try {
+      return await this.deps.reader.readNow(this.req.instance, { retry: false });
+    } catch {
+      return undefined;
     }
   }
 
