@@ -64,6 +64,7 @@ async function show() {
   document.getElementById('thread').hidden = true;
   pane.hidden = false;
   entryButton.classList.add('active');
+  document.body.classList.add('home-open');
   await load();
   const result = await post('/sandbox/home/open', { user: page.userId() });
   if (!result.ok) page.toast(`The Home did not reach the bot: ${result.error ?? 'error'}`);
@@ -75,6 +76,7 @@ function hide() {
   pane.hidden = true;
   main.hidden = false;
   entryButton.classList.remove('active');
+  document.body.classList.remove('home-open');
 }
 
 entryButton.addEventListener('click', () => void show());
