@@ -48,7 +48,8 @@ describe('App Home on the sandbox page', () => {
     await view.filter({ hasText: 'backups at a glance' }).filter({ hasText: 'a9s-pg' }).filter({ hasText: 'Backup Manager' }).waitFor();
     expect(await ui.page.locator('main.channel:not(#home-pane)').isHidden()).toBe(true);
     // Only the Home is highlighted in the sidebar while it is open, not the channel left behind.
-    expect(await ui.page.locator(`#channel-list button[data-channel="${OPS}"]`).evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgba(0, 0, 0, 0)');
+    const opsButton = ui.page.locator(`#channel-list button[data-channel="${OPS}"]`);
+    expect(await opsButton.evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor)).toBe('rgba(0, 0, 0, 0)');
     // Laid out like a Slack view: the blocks stacked, one instance under the other, not side by side.
     const lists = view.locator('button[data-home-action="home_list"]');
     await lists.nth(1).waitFor();
