@@ -1,9 +1,6 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/logger';
-import { startSandbox, type Sandbox } from '../../src/sandbox/start';
-import { launchChromium } from './chromium';
-import { SandboxPage, WAIT_MS } from './sandbox-page';
+import type { Sandbox } from '../../src/sandbox/start';
+import type { SandboxPage } from './sandbox-page';
+import { useSandboxInChromium } from './sandbox-session';
 
 const ALICE = 'U0ALICE';
 const BOB = 'U0BOB';
@@ -12,31 +9,13 @@ const ALERTS = 'C0ALERTS';
 
 /** The Home entry of the sandbox page: the view the bot publishes on open, and its List button. */
 describe('App Home on the sandbox page', () => {
+  const session = useSandboxInChromium();
+  const pageErrors = session.pageErrors;
   let sandbox: Sandbox | undefined;
-  let browser: Browser | undefined;
-  let context: BrowserContext | undefined;
   let ui: SandboxPage;
-  const pageErrors: string[] = [];
-
-  beforeAll(async () => {
-    const config = { ...loadConfig({ LOG_LEVEL: 'silent' }), port: 0 };
-    sandbox = await startSandbox(config, createLogger({ level: 'silent' }), { stepMs: 200, failureRate: 0, scheduleEveryMs: 0, banner: false });
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(WAIT_MS);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
-    });
-    ui = new SandboxPage(page);
-  }, 60_000);
-
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await sandbox?.stop({ drainMs: 1000 });
-  }, 60_000);
+  beforeAll(() => {
+    ({ sandbox, ui } = session);
+  });
 
   it('opens the Home, shows what the bot published for this person, and List answers in the notify channel', async () => {
     const live = sandbox as Sandbox;
