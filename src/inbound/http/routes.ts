@@ -1,3 +1,4 @@
+import { within } from '../within';
 import type { Metrics } from '../../outbound/metrics';
 import { pathOf, sendJson, type Route } from './server';
 
@@ -24,20 +25,9 @@ export interface ReadinessChecks {
 }
 
 /** `check()`, or false when it fails or has not answered within `ms`. */
-function answersWithin(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    check().then(
-      (ok) => {
-        clearTimeout(timer);
-        resolve(ok);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(false);
-      },
-    );
-  });
+async function answersWithin(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const answer = await within(check(), ms);
+  return answer.kind === 'value' && answer.value;
 }
 
 /** Ready when Slack accepts the token and the Backup Manager answers; the body says which part is down. */

@@ -1,3 +1,4 @@
+import { within } from '../within';
 import type { RequestListener } from 'node:http';
 import { App, HTTPReceiver, SocketModeReceiver, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
@@ -32,18 +33,6 @@ export interface SlackRuntime {
   start(options?: { connectTimeoutMs?: number }): Promise<void>;
   /** Socket Mode: closes the WebSocket and waits (bounded) until it is closed; no reconnect after. */
   stop(): Promise<void>;
-}
-
-/** Resolves true when `promise` settles within `ms`, false otherwise; never rejects. */
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    const done = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    promise.then(done, done);
-  });
 }
 
 /**
@@ -163,7 +152,7 @@ export function createSlackApp(slack: SlackConfig, logger: Logger, deps: Deps, s
       // Bolt's stop() starts the close handshake without waiting for it to finish.
       const disconnected = new Promise<void>((resolve) => socket.once('disconnected', () => resolve()));
       await app.stop();
-      if (!(await settlesWithin(disconnected, SOCKET_CLOSE_TIMEOUT_MS))) {
+      if ((await within(disconnected, SOCKET_CLOSE_TIMEOUT_MS)).kind === 'timeout') {
         logger.warn('Slack did not finish the Socket Mode close handshake in time; the client closes the connection itself later');
       }
     },
