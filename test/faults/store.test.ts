@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { ALICE, BOB, Harness, OPS, textOf, type Args } from '../e2e/harness';
 import { delivered, expectHealthy, expectNothingLeaked, httpGet, isParent, outboxSettled, replyIn } from './util';
+import { rawSqlite } from '../../src/ports/store';
 
 /**
  * The state file locked by someone else (an operator's sqlite3 shell, a backup tool) for
@@ -167,7 +168,7 @@ describe('fault: the state store is full', () => {
 
   /** Caps the file at its current size and fills what room is left. */
   function fillUp(): void {
-    const db = h.bot.deps.store.db;
+    const db = rawSqlite(h.bot.deps.store.db);
     db.exec('CREATE TABLE IF NOT EXISTS test_filler (pad BLOB NOT NULL)');
     db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
     const insert = db.prepare('INSERT INTO test_filler (pad) VALUES (zeroblob(?))');
@@ -185,7 +186,7 @@ describe('fault: the state store is full', () => {
   }
 
   function makeRoom(): void {
-    const db = h.bot.deps.store.db;
+    const db = rawSqlite(h.bot.deps.store.db);
     db.pragma('max_page_count = 1073741823');
     db.exec('DROP TABLE test_filler');
   }

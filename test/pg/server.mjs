@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import process from 'node:process';
 
 const freePort = () =>
   new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-import type { Db } from './db';
+import type { SqlDb as Db } from './sql/sql-db';
 
 export interface AuditEntry {
   id: number;

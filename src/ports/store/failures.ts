@@ -1,4 +1,4 @@
-import type { Db } from './db';
+import type { SqlDb as Db } from './sql/sql-db';
 
 /** What the failure watch remembers: which failed backups it has seen, and outages. */
 export interface WatchedInstance {
@@ -27,8 +27,9 @@ export class WatchRepo {
       announceOutage: db.prepare(
         'UPDATE watched_instances SET outage_announced = 1 WHERE instance = ? AND outage_announced = 0',
       ),
+      getLocked: db.prepare(`SELECT * FROM watched_instances WHERE instance = ?${db.forUpdate}`),
       recover: db.prepare(
-        'UPDATE watched_instances SET unreachable_since = NULL, outage_announced = 0 WHERE instance = ?',
+        'UPDATE watched_instances SET unreachable_since = NULL, outage_announced = 0 WHERE instance = ? AND unreachable_since IS NOT NULL',
       ),
     };
   }
@@ -51,7 +52,7 @@ export class WatchRepo {
       if (this.stmts.insertInstance.run(instance, at).changes === 0) return false;
       for (const id of existingFailures) this.stmts.markSeen.run(instance, id, at, 0);
       return true;
-    })();
+    });
   }
 
   /** True when this failure is new, i.e. the caller should announce it (exactly once). */
@@ -70,9 +71,12 @@ export class WatchRepo {
 
   /** Clears the outage; returns whether it had been announced (then recovery is announced too). */
   markReachable(instance: string): boolean {
-    const before = this.get(instance);
-    if (!before || before.unreachableSince === null) return false;
-    this.stmts.recover.run(instance);
-    return before.outageAnnounced;
+    // The row held from the read to the write: of two replicas seeing the recovery, one clears it.
+    return this.db.transaction(() => {
+      const before = this.stmts.getLocked.get(instance) as { unreachable_since: number | null; outage_announced: number } | undefined;
+      if (!before || before.unreachable_since === null) return false;
+      if (this.stmts.recover.run(instance).changes !== 1) return false;
+      return before.outage_announced === 1;
+    });
   }
 }

@@ -1,5 +1,10 @@
+import type Database from 'better-sqlite3';
 import { AuditRepo } from './audit';
-import { openDatabase, type Db, type OpenOptions } from './db';
+import { openSqlite, type OpenOptions as SqliteOptions } from './sqlite-schema';
+import { migratePg } from './pg-schema';
+import { pgDb } from './sql/pg-db';
+import type { SqlDb } from './sql/sql-db';
+import { describePgOpenError, isPostgresUrl } from './state-target';
 import { WatchRepo } from './failures';
 import { IntentsRepo } from './intents';
 import { OutboxJobsRepo } from './outbox-jobs';
@@ -17,9 +22,16 @@ export * from './seen-requests';
 export * from './staleness';
 export * from './tasks';
 
-/** The bot's durable state, one SQLite file (or `:memory:` in tests). */
+export { isUniqueViolation, type SqlDb } from './sql/sql-db';
+export { rawSqlite } from './sql/sqlite-db';
+export { isPostgresUrl, refuseA9sPgTarget, describeStateTarget } from './state-target';
+
+/**
+ * The bot's durable state: one SQLite file (or `:memory:` in tests) for one bot, or a
+ * PostgreSQL database shared by several replicas. The same repositories on either.
+ */
 export interface Store {
-  readonly db: Db;
+  readonly db: SqlDb;
   readonly tasks: TasksRepo;
   readonly restores: RestoresRepo;
   readonly watch: WatchRepo;
@@ -31,7 +43,8 @@ export interface Store {
   /**
    * Proves the store can still take a write: writes a row that needs fresh pages (about what
    * tracking a backup takes), so a full disk (SQLITE_FULL) or a locked or read-only file throws
-   * here. `busyMs` caps the wait for a lock (readiness must not block the event loop long).
+   * here. `busyMs` caps the wait for a lock (readiness must not block the event loop long; on
+   * PostgreSQL the call's own deadline bounds it).
    */
   probeWrite(at: number, busyMs?: number): void;
   /** Runs `fn` in one transaction: all of its writes land, or none. */
@@ -39,10 +52,25 @@ export interface Store {
   close(): void;
 }
 
-export type { OpenOptions as StoreOptions } from './db';
+export interface StoreOptions extends SqliteOptions {
+  /** PostgreSQL: the password (STATE_DB_PASSWORD_FILE's content), overriding one in the URL. */
+  password?: string;
+  /** PostgreSQL: longest wait for one statement, connecting included (default 5000 ms). */
+  callTimeoutMs?: number;
+}
 
-export function openStore(path: string, options: OpenOptions = {}): Store {
-  const db = openDatabase(path, options);
+/** `target`: an SQLite path (or `:memory:`), or a `postgres://` URL. Migrates before it returns. */
+export function openStore(target: string, options: StoreOptions = {}): Store {
+  let db: SqlDb;
+  let probeWrite: Store['probeWrite'];
+  if (isPostgresUrl(target)) {
+    db = openPostgres(target, options);
+    probeWrite = pgWriteProbe(db);
+  } else {
+    const sqlite = openSqlite(target, options);
+    db = sqlite;
+    probeWrite = sqliteWriteProbe(sqlite.raw);
+  }
   return {
     db,
     tasks: new TasksRepo(db),
@@ -53,18 +81,41 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
     seen: new SeenRequestsRepo(db),
     intents: new IntentsRepo(db),
     staleness: new StalenessRepo(db),
-    probeWrite: writeProbe(db),
-    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    probeWrite,
+    transaction: <T>(fn: () => T): T => db.transaction(fn),
     close: () => {
       if (db.open) db.close();
     },
   };
 }
 
+function openPostgres(url: string, options: StoreOptions): SqlDb {
+  const db = pgDb({
+    connectionString: url,
+    ...(options.password === undefined ? {} : { password: options.password }),
+    ...(options.callTimeoutMs === undefined ? {} : { callTimeoutMs: options.callTimeoutMs }),
+  });
+  try {
+    migratePg(db);
+  } catch (err) {
+    db.close();
+    throw describePgOpenError(url, err);
+  }
+  return db;
+}
+
+/** PostgreSQL: a committed write is the proof (disk full or read-only shows as its error). */
+function pgWriteProbe(db: SqlDb): (at: number) => void {
+  const beat = db.prepare('INSERT INTO store_heartbeat (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
+  return (at) => {
+    beat.run(at);
+  };
+}
+
 /** A bit more than two pages: an insert that can not be served from a page already half full. */
 const PROBE_BYTES = 9000;
 
-function writeProbe(db: Db): (at: number, busyMs?: number) => void {
+function sqliteWriteProbe(db: Database.Database): (at: number, busyMs?: number) => void {
   const insert = db.prepare('INSERT INTO store_probe (pad) VALUES (zeroblob(?))');
   const remove = db.prepare('DELETE FROM store_probe');
   const beat = db.prepare('INSERT INTO store_heartbeat (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at');

@@ -1,4 +1,4 @@
-import type { Db } from './db';
+import type { SqlDb as Db } from './sql/sql-db';
 
 /** A backup POST the bot was about to send (or sent) and whose outcome it has not recorded yet. */
 export interface BackupIntent {
@@ -44,7 +44,7 @@ export class IntentsRepo {
   constructor(db: Db) {
     this.stmts = {
       insert: db.prepare(
-        'INSERT INTO backup_intents (instance, requester, channel, known_ids, created_at) VALUES (@instance, @requester, @channel, @knownIds, @at)',
+        'INSERT INTO backup_intents (instance, requester, channel, known_ids, created_at) VALUES (@instance, @requester, @channel, @knownIds, @at) RETURNING id',
       ),
       close: db.prepare('UPDATE backup_intents SET closed_at = ? WHERE id = ? AND closed_at IS NULL'),
       open: db.prepare('SELECT * FROM backup_intents WHERE closed_at IS NULL ORDER BY id'),
@@ -53,8 +53,8 @@ export class IntentsRepo {
 
   /** Throws (SQLITE_FULL, SQLITE_BUSY, …) when the store can not take it: then nothing may be started. */
   open(intent: NewIntent): BackupIntent {
-    const info = this.stmts.insert.run({ ...intent, knownIds: JSON.stringify(intent.knownIds) });
-    return { id: Number(info.lastInsertRowid), instance: intent.instance, requester: intent.requester, channel: intent.channel, knownIds: intent.knownIds, createdAt: intent.at };
+    const row = this.stmts.insert.get({ ...intent, knownIds: JSON.stringify(intent.knownIds) }) as { id: number };
+    return { id: row.id, instance: intent.instance, requester: intent.requester, channel: intent.channel, knownIds: intent.knownIds, createdAt: intent.at };
   }
 
   /** Marks the intent's outcome as recorded; false when it already was (someone else reconciled it). */

@@ -1,5 +1,5 @@
 import { PRIORITY } from '../../domain/message-keys';
-import type { Db } from './db';
+import type { SqlDb as Db } from './sql/sql-db';
 
 export type OutboxMethod = 'chat.postMessage' | 'chat.update';
 
@@ -75,7 +75,7 @@ export class OutboxJobsRepo {
     this.stmts = {
       insert: db.prepare(
         `INSERT INTO outbox_jobs (key, channel, method, payload, ref, priority, created_at)
-         VALUES (@key, @channel, @method, @payload, @ref, @priority, @at) ON CONFLICT (key) DO NOTHING`,
+         VALUES (@key, @channel, @method, @payload, @ref, @priority, @at) ON CONFLICT (key) DO NOTHING RETURNING id`,
       ),
       byKey: db.prepare('SELECT * FROM outbox_jobs WHERE key = ?'),
       byId: db.prepare('SELECT * FROM outbox_jobs WHERE id = ?'),
@@ -91,9 +91,9 @@ export class OutboxJobsRepo {
 
   /** Adds the job unless its key exists; returns the new job, or undefined for a duplicate. */
   add(job: NewOutboxJob, at: number): OutboxJob | undefined {
-    const info = this.stmts.insert.run({ ...job, payload: JSON.stringify(job.payload), ref: job.ref ?? null, priority: job.priority ?? PRIORITY.normal, at });
-    if (info.changes === 0) return undefined;
-    return toJob(this.stmts.byId.get(Number(info.lastInsertRowid)) as Row);
+    const inserted = this.stmts.insert.get({ key: job.key, channel: job.channel, method: job.method, payload: JSON.stringify(job.payload), ref: job.ref ?? null, priority: job.priority ?? PRIORITY.normal, at }) as { id: number } | undefined;
+    if (inserted === undefined) return undefined;
+    return toJob(this.stmts.byId.get(inserted.id) as Row);
   }
 
   get(id: number): OutboxJob | undefined {

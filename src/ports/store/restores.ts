@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Db } from './db';
+import { isUniqueViolation, type SqlDb as Db } from './sql/sql-db';
 import type { LaterBackupsOf, NewerBackup, RestoreRequest, RestoreState, RestoreEnd } from '../../domain/restore-request';
 import { FINAL_RESTORE_STATES } from '../../domain/restore-request';
 
@@ -107,9 +107,13 @@ export class RestoresRepo {
         `INSERT INTO restore_requests (instance, instance_numeric_id, backup_id, backup_name, backup_size,
            backup_created_at, newer_backups, requester, reason, channel, state, approvals_needed, rejections_needed, created_at, expires_at)
          VALUES (@instance, @instanceNumericId, @backupId, @backupName, @backupSize, @backupCreatedAt, @newerBackups,
-           @requester, @reason, @channel, 'pending', @approvalsNeeded, @rejectionsNeeded, @createdAt, @expiresAt)`,
+           @requester, @reason, @channel, 'pending', @approvalsNeeded, @rejectionsNeeded, @createdAt, @expiresAt)
+         RETURNING id`,
       ),
       byId: db.prepare('SELECT * FROM restore_requests WHERE id = ?'),
+      // Inside approve/reject: holds the request's row until the end, so two replicas counting
+      // approvals at once can not each miss the other's and leave a quorum unnoticed.
+      byIdLocked: db.prepare(`SELECT * FROM restore_requests WHERE id = ?${db.forUpdate}`),
       approvals: db.prepare('SELECT user_id, approved_at FROM restore_approvals WHERE request_id = ? ORDER BY approved_at, user_id'),
       addApproval: db.prepare(
         'INSERT INTO restore_approvals (request_id, user_id, approved_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
@@ -154,8 +158,23 @@ export class RestoresRepo {
   create(req: NewRestoreRequest): RestoreRequest {
     const { laterBackups, rejectionsNeeded, ...row } = req;
     const newer = laterBackups && laterBackups.length > 0 ? { instances: laterBackups } : req.newerBackups;
-    const info = this.stmts.insert.run({ ...row, rejectionsNeeded: rejectionsNeeded ?? 1, newerBackups: JSON.stringify(newer) });
-    return this.get(Number(info.lastInsertRowid)) as RestoreRequest;
+    const inserted = this.stmts.insert.get({
+      instance: row.instance,
+      instanceNumericId: row.instanceNumericId,
+      backupId: row.backupId,
+      backupName: row.backupName,
+      backupSize: row.backupSize,
+      backupCreatedAt: row.backupCreatedAt,
+      requester: row.requester,
+      reason: row.reason,
+      channel: row.channel,
+      approvalsNeeded: row.approvalsNeeded,
+      createdAt: row.createdAt,
+      expiresAt: row.expiresAt,
+      rejectionsNeeded: rejectionsNeeded ?? 1,
+      newerBackups: JSON.stringify(newer),
+    }) as { id: number };
+    return this.get(inserted.id) as RestoreRequest;
   }
 
   get(id: number): RestoreRequest | undefined {
@@ -214,7 +233,7 @@ export class RestoresRepo {
    */
   approve(id: number, userId: string, at: number): { added: boolean; approved: boolean } {
     return this.db.transaction(() => {
-      const req = this.stmts.byId.get(id) as Row | undefined;
+      const req = this.stmts.byIdLocked.get(id) as Row | undefined;
       if (!req || req.state !== 'pending') return { added: false, approved: false };
       const added = this.stmts.addApproval.run(id, userId, at).changes === 1;
       const n = (this.stmts.countApprovals.get(id) as { n: number }).n;
@@ -226,7 +245,7 @@ export class RestoresRepo {
         if (isUniqueViolation(err)) throw new InstanceLockedError(req.instance);
         throw err;
       }
-    }).immediate();
+    });
   }
 
   /**
@@ -235,14 +254,14 @@ export class RestoresRepo {
    */
   reject(id: number, userId: string, at: number): { added: boolean; rejected: boolean } {
     return this.db.transaction(() => {
-      const req = this.stmts.byId.get(id) as Row | undefined;
+      const req = this.stmts.byIdLocked.get(id) as Row | undefined;
       if (!req || req.state !== 'pending') return { added: false, rejected: false };
       const added = this.stmts.addRejection.run(id, userId, at).changes === 1;
       const n = (this.stmts.countRejections.get(id) as { n: number }).n;
       if (n < req.rejections_needed) return { added, rejected: false };
       const rejected = this.stmts.move.run({ id, from: 'pending', to: 'rejected', by: userId, decidedAt: at }).changes === 1;
       return { added, rejected };
-    }).immediate();
+    });
   }
 
   /** Moves a pending request to rejected/withdrawn; false when it was no longer pending. */
@@ -289,6 +308,4 @@ export class RestoresRepo {
   }
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
+

@@ -1,4 +1,4 @@
-import type { Db } from './db';
+import type { SqlDb as Db } from './sql/sql-db';
 
 /** Slack signs a request for 5 minutes; twice that leaves room for clock skew and retries. */
 export const SEEN_REQUEST_KEEP_MS = 10 * 60_000;

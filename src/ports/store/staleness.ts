@@ -1,4 +1,4 @@
-import type { Db } from './db';
+import type { SqlDb as Db } from './sql/sql-db';
 
 /** What the staleness alarm remembers per watched instance, so a restart repeats no notice. */
 export interface StalenessRow {

@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { openStore, InstanceLockedError, type Store, type NewRestoreRequest } from './index';
-import { openDatabase, schemaVersion, migrate } from './db';
+import { openSqlite, schemaVersion, migrate } from './sqlite-schema';
+import { MIGRATIONS_PG, pgSchemaVersion } from './pg-schema';
+import { freshDatabase } from '../../../test/pg/postgres';
 
 const request = (over: Partial<NewRestoreRequest> = {}): NewRestoreRequest => ({
   instance: 'a9s-pg',
@@ -21,21 +24,18 @@ const request = (over: Partial<NewRestoreRequest> = {}): NewRestoreRequest => ({
   ...over,
 });
 
-describe('store', () => {
+/** The one store suite, run on both backends: the repositories are the same code on each. */
+const BACKENDS: Array<[string, () => Promise<Store>]> = [
+  ['SQLite', () => Promise.resolve(openStore(':memory:'))],
+  ['PostgreSQL', async () => openStore(await freshDatabase('store'))],
+];
+
+describe.each(BACKENDS)('store on %s', (_backend, open) => {
   let store: Store;
-  beforeEach(() => {
-    store = openStore(':memory:');
+  beforeEach(async () => {
+    store = await open();
   });
   afterEach(() => store.close());
-
-  it('applies migrations once and records the schema version', () => {
-    const db = openDatabase(':memory:');
-    const v = schemaVersion(db);
-    expect(v).toBeGreaterThan(0);
-    migrate(db);
-    expect(schemaVersion(db)).toBe(v);
-    db.close();
-  });
 
   describe('tracked tasks', () => {
     it('tracks a backup once, however often it is added', () => {
@@ -150,12 +150,26 @@ describe('store', () => {
     });
   });
 
+});
+
+describe('SQLite store', () => {
+  it('applies migrations once and records the schema version', () => {
+    const db = openSqlite(':memory:');
+    const v = schemaVersion(db.raw);
+    expect(v).toBeGreaterThan(0);
+    migrate(db.raw);
+    expect(schemaVersion(db.raw)).toBe(v);
+    db.close();
+  });
+
   it('keeps its state in a file across a reopen (WAL)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pgbackup-store-'));
     try {
       const path = join(dir, 'nested', 'state.sqlite');
       const first = openStore(path);
-      expect(first.db.pragma('journal_mode', { simple: true })).toBe('wal');
+      const check = openSqlite(path);
+      expect(check.raw.pragma('journal_mode', { simple: true })).toBe('wal');
+      check.close();
       first.tasks.track({ instance: 'pg', backupId: 7, channel: 'C', requester: 'U', status: 'running', at: 1 });
       first.audit.record({ at: 2, actor: 'U', action: 'backup.trigger', instance: 'pg', requestId: null, details: { id: 7 } });
       first.close();
@@ -166,5 +180,56 @@ describe('store', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('PostgreSQL store', () => {
+  const MIGRATION_LOCK = 0x70676264;
+
+  it('migrates under a lock: a replica starting while another migrates waits for it, then finds the schema current', async () => {
+    const url = await freshDatabase('migrate');
+    const other = new Client({ connectionString: url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      expect(() => openStore(url, { callTimeoutMs: 500 })).toThrow(/statement timeout|did not answer within 500 ms/);
+      await other.query('COMMIT');
+      const first = openStore(url);
+      expect(pgSchemaVersion(first.db)).toBe(MIGRATIONS_PG.length);
+      const second = openStore(url);
+      expect(pgSchemaVersion(second.db)).toBe(MIGRATIONS_PG.length);
+      second.close();
+      first.close();
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('commits nothing of a transaction whose connection is lost midway, and the next call works on a new one', async () => {
+    const url = await freshDatabase('lost');
+    const store = openStore(url);
+    const killer = openStore(url);
+    try {
+      const pid = (store.db.prepare('SELECT pg_backend_pid() AS pid').get() as { pid: number }).pid;
+      expect(() =>
+        store.transaction(() => {
+          store.tasks.track({ instance: 'pg', backupId: 1, channel: 'C', requester: 'U', status: 'queued', at: 1 });
+          killer.db.prepare('SELECT pg_terminate_backend(?)').get(pid);
+          store.tasks.track({ instance: 'pg', backupId: 2, channel: 'C', requester: 'U', status: 'queued', at: 1 });
+        }),
+      ).toThrow();
+      expect(store.tasks.listActive()).toEqual([]);
+      expect(killer.tasks.listActive()).toEqual([]);
+    } finally {
+      killer.close();
+      store.close();
+    }
+  });
+
+  it('says what is wrong with a database it can not use, without the password', async () => {
+    const url = (await freshDatabase('bad')).replace(/\/[^/]+$/, '/no_such_db');
+    expect(() => openStore(url, { callTimeoutMs: 3000 })).toThrow(/no such database \(3D000\)/);
+    expect(() => openStore(url, { callTimeoutMs: 3000 })).not.toThrow(new RegExp(new URL(url).password));
   });
 });

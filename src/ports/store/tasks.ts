@@ -2,7 +2,7 @@ import type { TaskStatus } from '../../domain/backups';
 import type { ObservedTask, TrackedTask } from '../../domain/tracked-task';
 
 export type { ObservedTask, TrackedTask };
-import type { Db } from './db';
+import type { SqlDb as Db } from './sql/sql-db';
 
 
 interface Row {
@@ -70,7 +70,7 @@ export class TasksRepo {
       transition: db.prepare(
         `UPDATE tracked_tasks SET status = @status, backup_name = COALESCE(@backupName, backup_name),
            size = COALESCE(@size, size), msg = COALESCE(@msg, msg), status_at = @at,
-           active = @active, finished_at = CASE WHEN @active = 0 THEN @at ELSE finished_at END
+           active = @active, finished_at = COALESCE(@finishedAt, finished_at)
          WHERE id = @id AND status = @from`,
       ),
       countByStatus: db.prepare('SELECT status, COUNT(*) AS n FROM tracked_tasks WHERE active = 1 GROUP BY status'),
@@ -79,7 +79,7 @@ export class TasksRepo {
 
   /** Inserts the task unless it is already tracked; returns the stored task either way. */
   track(task: NewTask): TrackedTask {
-    this.stmts.insert.run(task);
+    this.stmts.insert.run({ ...task });
     return toTask(this.stmts.byKey.get(task.instance, task.backupId) as Row);
   }
 
@@ -123,6 +123,7 @@ export class TasksRepo {
         msg: observed.msg,
         at: observed.at,
         active: observed.active ? 1 : 0,
+        finishedAt: observed.active ? null : observed.at,
       }).changes === 1
     );
   }

@@ -2,8 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StartupError } from '../../startup-error';
+import { sqliteDb } from './sql/sqlite-db';
+import type { SqlDb } from './sql/sql-db';
 
-export type Db = Database.Database;
+type Db = Database.Database;
 
 /**
  * Migrations in code, applied in order and recorded in `PRAGMA user_version`. Append only:
@@ -170,6 +172,19 @@ const MIGRATIONS: string[] = [
     stale_since      INTEGER
   );
   `,
+  // Several replicas (PostgreSQL; on SQLite the one bot is always leader, epoch 0): who leads,
+  // the claim written before a restore POST, and the leader epoch of a Slack write's attempt.
+  `
+  CREATE TABLE leadership (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    epoch  INTEGER NOT NULL,
+    holder TEXT    NOT NULL,
+    since  INTEGER NOT NULL
+  );
+  ALTER TABLE restore_requests ADD COLUMN post_claimed_at INTEGER;
+  ALTER TABLE restore_requests ADD COLUMN post_epoch INTEGER;
+  ALTER TABLE outbox_jobs ADD COLUMN attempt_epoch INTEGER;
+  `,
 ];
 
 export interface OpenOptions {
@@ -193,9 +208,10 @@ export function describeOpenError(path: string, err: unknown): string {
   return `${at} can not be opened: ${message}${typeof code === 'string' ? ` (${code})` : ''}`;
 }
 
-export function openDatabase(path: string, options: OpenOptions = {}): Db {
+/** The SQLite store: a file (or `:memory:`), migrated. */
+export function openSqlite(path: string, options: OpenOptions = {}): SqlDb & { readonly raw: Db } {
   try {
-    return openChecked(path, options);
+    return sqliteDb(openChecked(path, options));
   } catch (err) {
     throw new StartupError(describeOpenError(path, err));
   }

@@ -1,0 +1,207 @@
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { z } from 'zod';
+
+/**
+ * Synchronous calls to PostgreSQL: a worker thread owns one `pg` connection and the calling
+ * thread waits (Atomics.wait) for each answer. The store's repositories are synchronous (see
+ * sql-db.ts); this keeps them one code for both backends. The price is that the event loop
+ * waits for each round trip, so every call has a deadline (`callTimeoutMs`) and the server a
+ * `statement_timeout`: a database that stops answering fails the call, it does not freeze the
+ * bot, and the connection is made anew on the next call.
+ */
+export interface PgSyncOptions {
+  connectionString: string;
+  /** From STATE_DB_PASSWORD_FILE; overrides a password in the URL. */
+  password?: string;
+  /** Longest wait for one call, connecting included (default 5000 ms). */
+  callTimeoutMs?: number;
+  applicationName?: string;
+}
+
+export const DEFAULT_PG_CALL_TIMEOUT_MS = 5000;
+
+/** One server session: a transaction's statements must all run on the session of its BEGIN. */
+export interface PgSession {
+  incarnation: number;
+  session: number;
+}
+
+export interface PgResult {
+  rows: Array<Record<string, unknown>>;
+  rowCount: number;
+  session: PgSession;
+}
+
+/** A PostgreSQL error passed on from the worker: `code` is the SQLSTATE (23505 unique violation…). */
+export class PgCallError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'PgCallError';
+  }
+}
+
+const Reply = z.union([
+  z.object({ id: z.number(), rows: z.array(z.record(z.string(), z.unknown())), rowCount: z.number(), session: z.number() }),
+  z.object({ id: z.number(), error: z.object({ message: z.string(), code: z.string().optional() }) }),
+]);
+
+interface WorkerData {
+  pgPath: string;
+  flag: SharedArrayBuffer;
+  port: MessagePort;
+  config: { connectionString: string; password?: string; statementTimeoutMs: number; connectTimeoutMs: number; applicationName: string };
+}
+
+/**
+ * The worker's whole program. It runs from its source text (Function#toString, eval'd in the
+ * worker) so that the same code serves jest (ts-jest) and the built bot: it must use nothing
+ * from this module's scope, only what it requires itself.
+ */
+function workerMain(): void {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const data = workerData as WorkerData;
+  const pg = require(data.pgPath) as typeof import('pg');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  // BIGINT (ids, millisecond times, counts) as numbers: all of ours are far below 2^53.
+  pg.types.setTypeParser(20, (v: string) => Number(v));
+  const flag = new Int32Array(data.flag);
+  let client: import('pg').Client | null = null;
+  let session = 0;
+  const drop = (): void => {
+    const c = client;
+    client = null;
+    c?.end().catch(() => undefined);
+  };
+  const connect = async (): Promise<import('pg').Client> => {
+    const c = new pg.Client({
+      connectionString: data.config.connectionString,
+      ...(data.config.password === undefined ? {} : { password: data.config.password }),
+      statement_timeout: data.config.statementTimeoutMs,
+      connectionTimeoutMillis: data.config.connectTimeoutMs,
+      application_name: data.config.applicationName,
+      keepAlive: true,
+    });
+    // A broken connection is replaced at the next call; the error itself reaches that call.
+    c.on('error', () => {
+      if (client === c) drop();
+    });
+    await c.connect();
+    return c;
+  };
+  data.port.on('message', (m: { id: number; sql: string; params?: unknown[]; session?: number }) => {
+    void (async () => {
+      let reply: unknown;
+      try {
+        // Inside a transaction: never on another session than the one that began it (a
+        // reconnect would run the rest of it outside any transaction).
+        if (m.session !== undefined && (client === null || m.session !== session)) throw new Error('the connection to the state database was lost during a transaction');
+        if (client === null) {
+          client = await connect();
+          session++;
+        }
+        const r = m.params === undefined ? await client.query(m.sql) : await client.query(m.sql, m.params);
+        const last = Array.isArray(r) ? r[r.length - 1] : r;
+        reply = { id: m.id, rows: last?.rows ?? [], rowCount: last?.rowCount ?? 0, session };
+      } catch (err) {
+        const e = err as { message?: string; code?: string };
+        // A SQLSTATE says the server answered: the connection is fine. Anything else (reset,
+        // timeout, refused) drops it, so the next call starts on a fresh one.
+        if (typeof e.code !== 'string' || !/^[0-9A-Z]{5}$/.test(e.code)) drop();
+        reply = { id: m.id, error: { message: String(e.message ?? err), ...(typeof e.code === 'string' ? { code: e.code } : {}) } };
+      }
+      data.port.postMessage(reply);
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+    })();
+  });
+}
+
+export class PgSyncConnection {
+  private worker: Worker | undefined;
+  private port: MessagePort | undefined;
+  private flag: Int32Array | undefined;
+  private nextId = 1;
+  /** Grows with every new worker: sessions of an ended worker are gone. */
+  private incarnation = 0;
+  private closed = false;
+  private readonly callTimeoutMs: number;
+
+  constructor(private readonly options: PgSyncOptions) {
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_PG_CALL_TIMEOUT_MS;
+  }
+
+  /** Runs one statement (or, without params, a script of several) and waits for its answer. */
+  query(sql: string, params?: unknown[], pinned?: PgSession): PgResult {
+    if (this.closed) throw new PgCallError('the state database connection is closed', undefined);
+    if (pinned && pinned.incarnation !== this.incarnation) throw new PgCallError('the connection to the state database was lost during a transaction', undefined);
+    const { port, flag } = this.ensureWorker();
+    const id = this.nextId++;
+    Atomics.store(flag, 0, 0);
+    port.postMessage({ id, sql, ...(params === undefined ? {} : { params }), ...(pinned ? { session: pinned.session } : {}) });
+    const waited = Atomics.wait(flag, 0, 0, this.callTimeoutMs);
+    if (waited === 'timed-out') {
+      // The answer may still come; a fresh worker and connection keep it from being taken
+      // for the answer to a later call.
+      this.reset();
+      throw new PgCallError(`the state database did not answer within ${this.callTimeoutMs} ms`, 'TIMEOUT');
+    }
+    for (;;) {
+      const received = receiveMessageOnPort(port);
+      if (!received) {
+        this.reset();
+        throw new PgCallError('the state database worker gave no answer', 'NO_ANSWER');
+      }
+      const reply = Reply.parse(received.message);
+      if (reply.id !== id) continue;
+      if ('error' in reply) throw new PgCallError(reply.error.message, reply.error.code);
+      return { rows: reply.rows, rowCount: reply.rowCount, session: { incarnation: this.incarnation, session: reply.session } };
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    // Ending the worker closes its socket: the server ends the session and what it held.
+    this.closed = true;
+    this.reset();
+  }
+
+  private ensureWorker(): { port: MessagePort; flag: Int32Array } {
+    if (this.worker && this.port && this.flag) return { port: this.port, flag: this.flag };
+    const shared = new SharedArrayBuffer(4);
+    const { port1, port2 } = new MessageChannel();
+    const data: WorkerData = {
+      pgPath: require.resolve('pg'),
+      flag: shared,
+      port: port2,
+      config: {
+        connectionString: this.options.connectionString,
+        ...(this.options.password === undefined ? {} : { password: this.options.password }),
+        statementTimeoutMs: Math.max(100, this.callTimeoutMs - 100),
+        connectTimeoutMs: this.callTimeoutMs,
+        applicationName: this.options.applicationName ?? 'pgbackup-bot',
+      },
+    };
+    const worker = new Worker(`(${workerMain.toString()})()`, { eval: true, workerData: data, transferList: [port2] });
+    worker.unref();
+    // Errors reach the caller through the port; the worker itself has nothing to say.
+    worker.on('error', () => this.reset());
+    this.worker = worker;
+    this.incarnation++;
+    this.port = port1;
+    this.flag = new Int32Array(shared);
+    return { port: port1, flag: this.flag };
+  }
+
+  private reset(): void {
+    const worker = this.worker;
+    this.port?.close();
+    this.worker = undefined;
+    this.port = undefined;
+    this.flag = undefined;
+    void worker?.terminate().catch(() => undefined);
+  }
+}
