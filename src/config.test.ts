@@ -222,6 +222,34 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('STATE_DB on PostgreSQL', () => {
+    const url = 'postgres://pgbackup@state-db.internal:5432/pgbackup';
+
+    it('takes a postgres:// URL and its password from STATE_DB_PASSWORD_FILE, listed for redaction', () => {
+      const c = load({ ...PRODUCTION, STATE_DB: url, STATE_DB_PASSWORD_FILE: '/s/db' }, files({ '/s/db': 'db-secret-42\n' }));
+      expect(c).toMatchObject({ stateDb: url, stateDbPassword: 'db-secret-42' });
+      expect(secretsOf(c)).toContain('db-secret-42');
+    });
+
+    it('lists a password written in the URL for redaction too', () => {
+      const c = load({ ...PRODUCTION, STATE_DB: 'postgresql://u:in-url-secret@db:5432/state' });
+      expect(secretsOf(c)).toContain('in-url-secret');
+    });
+
+    it('refuses a URL that names a9s-pg: the state must not live in the database it restores', () => {
+      for (const target of ['postgres://u@a9s-pg-psql-master-alias.node.dc1.consul:5432/bot', 'postgres://u@db:5432/a9s_pg_state']) {
+        expect(problemsOf({ ...PRODUCTION, STATE_DB: target }).problems).toEqual([expect.stringMatching(/points at a9s-pg: the bot's state must not live in the database it restores/)]);
+      }
+    });
+
+    it('refuses STATE_DB_PASSWORD_FILE with an SQLite file, and an unreadable one', () => {
+      expect(problemsOf({ ...PRODUCTION, STATE_DB_PASSWORD_FILE: '/s/db' }, files({ '/s/db': 'x' })).problems).toEqual([
+        'STATE_DB_PASSWORD_FILE is only for a postgres:// STATE_DB',
+      ]);
+      expect(problemsOf({ ...PRODUCTION, STATE_DB: url, STATE_DB_PASSWORD_FILE: '/missing' }).problems).toEqual(['STATE_DB_PASSWORD_FILE can not be read (ENOENT)']);
+    });
+  });
+
   describe('URLs', () => {
     it('gives SLACK_API_URL a trailing slash, and keeps one that is there', () => {
       expect(load({ ...PRODUCTION, SLACK_API_URL: 'http://fake-slack:4000/api' }).slack?.apiUrl).toBe('http://fake-slack:4000/api/');

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isPostgresUrl, refuseA9sPgTarget } from './ports/store/state-target';
 import { z } from 'zod';
 import { API_MODES, type ApiMode } from './ports/backup-manager/api';
 
@@ -109,6 +110,7 @@ const EnvSchema = z.object({
     }),
   MANAGER_CONCURRENCY: positiveInt(4),
   STATE_DB: optionalString.transform((v) => v ?? './data/pgbackup.sqlite'),
+  STATE_DB_PASSWORD_FILE: optionalString,
   RESTORE_TIMEOUT_MS: positiveInt(7_200_000),
   SLACK_CHANNEL_INTERVAL_MS: z
     .string()
@@ -179,7 +181,10 @@ export interface Config {
   watchIntervalMs: number;
   /** A watched instance with no `done` backup for this long is announced once (STALE_AFTER_HOURS). */
   staleAfterHours: number;
+  /** An SQLite file, or a `postgres://` URL shared by several replicas. */
   stateDb: string;
+  /** The PostgreSQL password, from STATE_DB_PASSWORD_FILE (kept out of the URL and the logs). */
+  stateDbPassword: string | undefined;
   /** How long a restore is followed before the bot gives up waiting for its end. */
   restoreTimeoutMs: number;
   /** Spacing of Slack writes in one channel (Slack allows about one message per second). */
@@ -256,6 +261,18 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
       problems.push('BACKUP_MANAGER_PASSWORD or BACKUP_MANAGER_PASSWORD_FILE is required');
     }
   }
+  let stateDbPassword: string | undefined;
+  if (e.STATE_DB_PASSWORD_FILE) {
+    if (!isPostgresUrl(e.STATE_DB)) problems.push('STATE_DB_PASSWORD_FILE is only for a postgres:// STATE_DB');
+    try {
+      stateDbPassword = readFile(e.STATE_DB_PASSWORD_FILE).trim();
+      if (stateDbPassword === '') problems.push('STATE_DB_PASSWORD_FILE points to an empty file');
+    } catch (err) {
+      problems.push(`STATE_DB_PASSWORD_FILE can not be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  const stateProblem = refuseA9sPgTarget(e.STATE_DB);
+  if (stateProblem) problems.push(stateProblem);
   if (e.LOG_TAIL_FILE && e.LOG_TAIL_COMMAND) problems.push('set only one of LOG_TAIL_FILE and LOG_TAIL_COMMAND');
   if (e.ALLOWED_INSTANCES.length > 0 && !e.ALLOWED_INSTANCES.includes(e.DEFAULT_INSTANCE)) {
     problems.push('DEFAULT_INSTANCE must be one of ALLOWED_INSTANCES');
@@ -300,6 +317,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     watchIntervalMs: e.WATCH_INTERVAL_MS,
     staleAfterHours: e.STALE_AFTER_HOURS,
     stateDb: e.STATE_DB,
+    stateDbPassword,
     restoreTimeoutMs: e.RESTORE_TIMEOUT_MS,
     channelIntervalMs: e.SLACK_CHANNEL_INTERVAL_MS,
     slackTimeoutMs: e.SLACK_TIMEOUT_MS,
@@ -311,8 +329,17 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
 }
 
 /** Secret values of a config, for redaction of free text (e.g. a log-tail line). */
+function passwordInUrl(target: string): string | undefined {
+  if (!isPostgresUrl(target)) return undefined;
+  try {
+    return decodeURIComponent(new URL(target).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function secretsOf(config: Config): string[] {
-  return [config.slack?.botToken, config.slack?.signingSecret, config.slack?.appToken, config.backupManager?.password].filter(
+  return [config.slack?.botToken, config.slack?.signingSecret, config.slack?.appToken, config.backupManager?.password, config.stateDbPassword, passwordInUrl(config.stateDb)].filter(
     (s): s is string => typeof s === 'string' && s.length >= 4,
   );
 }
