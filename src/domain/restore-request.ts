@@ -68,6 +68,8 @@ export interface RestoreRequest {
   managerRestoreId: number | null;
   /** The manager accepted the restore POST (2xx), whether or not its answer carried an id. */
   postConfirmed: boolean;
+  /** When a leader claimed the one restore POST (written before it is sent); null: never tried. */
+  postClaimedAt: number | null;
   finishedAt: number | null;
   outcome: string | null;
 }

@@ -32,6 +32,11 @@ export interface Deps {
   access: AccessControl;
   /** Opens modals (views.open). */
   views: ViewsPort;
+  /**
+   * Several replicas: the leadership epoch while this process leads, else null; effects only
+   * the leader may have (a restore POST) are fenced by it in the store. Absent: one bot, epoch 0.
+   */
+  leaderEpoch?: () => number | null;
   /** The App Home and the overview of `/pgbackup status`; absent in use-case tests. */
   home?: HomeService;
 }

@@ -127,14 +127,34 @@ describe('fault: restores the manager did not confirm, and stale requests', () =
     expect(restorePosts()).toHaveLength(1);
   });
 
-  it('killed between the approval and the POST: after the restart the card shows the restore running, then not started; nothing is sent', async () => {
+  it('killed while sending the POST (claimed, no answer stored): after the restart the card shows the restore running, then not started; nothing is sent again', async () => {
     await start();
     const backupId = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 2 * MONTH) });
     h.sim.seedRestore(PG, { backupId, status: 'done', createdAt: new Date(Date.now() - MONTH) });
     const card = await requestCard(PG, backupId);
     await outboxSettled(h);
     await h.bot.stop();
-    // What a kill -9 right after the approval's commit leaves behind.
+    // What a kill -9 after the POST's claim, before its answer was stored, leaves behind.
+    const db = new Database(h.env().STATE_DB as string);
+    const at = Date.now();
+    db.prepare('INSERT INTO restore_approvals (request_id, user_id, approved_at) VALUES (1, ?, ?)').run(BOB.id, at);
+    db.prepare("UPDATE restore_requests SET state = 'approved', decided_by = ?, decided_at = ?, post_claimed_at = ?, post_epoch = 0 WHERE id = 1").run(BOB.id, at, at);
+    db.close();
+    await h.startBot();
+    await cardUpdate(card, /Restore running/);
+    await h.waitFor('chat.postMessage', inThread(card.ts, /restarted while starting/));
+    await endsNotStarted(card, PG);
+    expect(restorePosts()).toHaveLength(0);
+  });
+
+  it('killed between the approval and the POST\'s claim: nothing was sent, so after the restart the approved restore starts, once', async () => {
+    await start();
+    const backupId = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - MONTH) });
+    const card = await requestCard(PG, backupId);
+    await outboxSettled(h);
+    await h.bot.stop();
+    // What a kill -9 right after the approval's commit leaves behind (or an approval taken by a
+    // follower replica, waiting for the leader).
     const db = new Database(h.env().STATE_DB as string);
     const at = Date.now();
     db.prepare('INSERT INTO restore_approvals (request_id, user_id, approved_at) VALUES (1, ?, ?)').run(BOB.id, at);
@@ -142,9 +162,12 @@ describe('fault: restores the manager did not confirm, and stale requests', () =
     db.close();
     await h.startBot();
     await cardUpdate(card, /Restore running/);
-    await h.waitFor('chat.postMessage', inThread(card.ts, /restarted while starting/));
-    await endsNotStarted(card, PG);
-    expect(restorePosts()).toHaveLength(0);
+    expect(restorePosts()).toHaveLength(1);
+    await h.sim.step();
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', inThread(card.ts, /Restore of `pg-orders` to backup .* succeeded/));
+    expect(restorePosts()).toHaveLength(1);
+    expect(h.callsOf('chat.postMessage', inThread(card.ts, /restarted while starting/))).toHaveLength(0);
   });
 
   it('killed right after the manager accepted an a9s-pg restore (no id in its answer): after the restart it is never called "not started"', async () => {

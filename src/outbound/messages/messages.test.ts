@@ -129,6 +129,7 @@ function restoreReq(over: Partial<RestoreRequest> = {}): RestoreRequest {
     startedAt: null,
     managerRestoreId: null,
     postConfirmed: false,
+    postClaimedAt: null,
     finishedAt: null,
     outcome: null,
     ...over,

@@ -226,7 +226,7 @@ describe('outbox', () => {
       // The previous run marked the attempt, Slack took the post, and the process died before the answer.
       const { chat, posted, calls } = slackWithHistory();
       const row = store.outbox.add({ key: 'task:3:parent', channel: 'C1', method: 'chat.postMessage', payload: { channel: 'C1', text: 'parent' }, ref: 'task-parent:3' }, Date.now());
-      store.outbox.startAttempt(row!.id);
+      store.outbox.startAttempt(row!.id, 0);
       await chat.chat.postMessage({ channel: 'C1', text: 'parent', metadata: { event_type: OUTBOX_EVENT_TYPE, event_payload: { key: 'task:3:parent' } } });
       calls.length = 0;
 
@@ -244,7 +244,7 @@ describe('outbox', () => {
     it('a job left in flight whose post never landed: looked up, then posted once', async () => {
       const { chat, posted, calls } = slackWithHistory();
       const row = store.outbox.add({ key: 'k', channel: 'C1', method: 'chat.postMessage', payload: { channel: 'C1', text: 'x' } }, Date.now());
-      store.outbox.startAttempt(row!.id);
+      store.outbox.startAttempt(row!.id, 0);
       const outbox = new Outbox({ chat, store, logger, channelIntervalMs: 0 });
       outbox.resume();
       expect((await outbox.settled(row!.id)).state).toBe('sent');

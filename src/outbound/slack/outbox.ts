@@ -31,6 +31,15 @@ export interface OutboxOptions {
   maxAttempts?: number;
   /** How long one Slack call may take before it counts as unanswered (default 10 s). */
   callTimeoutMs?: number;
+  /**
+   * Several replicas: only the leader sends. `epoch` is the leadership epoch while this process
+   * leads (null otherwise); every write is fenced by it in the store. Default: always 0 (one bot).
+   */
+  epoch?: () => number | null;
+  /** False: store jobs only, until startSending() (a follower; the leader sends them). Default true. */
+  sending?: boolean;
+  /** Jobs were stored that this process will not send: tell the leader (PostgreSQL NOTIFY). */
+  onJobsForLeader?: () => void;
 }
 
 export type RefHandler = (id: number, ts: string | null, error: string | null) => void;
@@ -137,6 +146,9 @@ export class Outbox {
   /** Jobs Slack accepted whose `sent` mark the store refused (e.g. locked): never sent again. */
   private readonly sentUnrecorded = new Map<number, string | null>();
   private stopping = false;
+  private sending: boolean;
+  /** When this process began sending (clock ms): jobs another leader left in flight wait on it. */
+  private sendingSince: number;
   /** When a write last timed out / last got an answer (clock ms), for readiness. */
   private lastWriteTimeoutAt = -Infinity;
   private lastWriteAnsweredAt = -Infinity;
@@ -147,6 +159,8 @@ export class Outbox {
     this.clock = options.clock ?? Date.now;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_SLACK_CALL_TIMEOUT_MS;
+    this.sending = options.sending ?? true;
+    this.sendingSince = this.clock();
     // Not chained to the channel limiters: a job holds a global slot only during a call.
     this.global = new Bottleneck({ maxConcurrent: 8, minTime: 0 });
     this.limiters = new Bottleneck.Group({ maxConcurrent: 1, minTime: options.channelIntervalMs ?? 1000 });
@@ -175,8 +189,23 @@ export class Outbox {
         return stored;
       }),
     );
-    for (const job of added) this.schedule(job);
+    if (this.sending) for (const job of added) this.schedule(job);
+    else if (added.length > 0) this.options.onJobsForLeader?.();
     return result;
+  }
+
+  /** This process became the leader: from now on it sends, starting with what is pending. */
+  startSending(): number {
+    if (!this.sending) {
+      this.sending = true;
+      this.sendingSince = this.clock();
+    }
+    return this.resume();
+  }
+
+  /** Whether this process sends (the leader, or the one bot). */
+  isSending(): boolean {
+    return this.sending;
   }
 
   /** Adds one job; undefined when its key was used before (then nothing is sent). */
@@ -195,11 +224,19 @@ export class Outbox {
     });
   }
 
-  /** Schedules the jobs a previous run left pending, in their original order. */
+  /**
+   * Schedules the jobs a previous run (or another replica) left pending, in their original order;
+   * those already scheduled stay as they are.
+   */
   resume(): number {
+    if (!this.sending) return 0;
     const pending = this.options.store.outbox.pending();
     for (const job of pending) this.schedule(job);
     return pending.length;
+  }
+
+  private epoch(): number | null {
+    return this.options.epoch ? this.options.epoch() : 0;
   }
 
   depth(): number {
@@ -281,7 +318,16 @@ export class Outbox {
         let res: { ts?: string } | undefined;
         let phase: 'lookup' | 'write' = 'lookup';
         try {
-          if (job.method === 'chat.postMessage' && store.outbox.get(job.id)?.inFlight === true) {
+          const stored = store.outbox.get(job.id);
+          if (job.method === 'chat.postMessage' && stored?.inFlight === true) {
+            // Left in flight by an earlier leader that may still be inside that call (it lost
+            // its lock without knowing yet): its answer can come up to one call timeout later.
+            // Looking before then could miss the post and send it twice.
+            if (stored.attemptEpoch !== this.epoch()) {
+              const wait = this.sendingSince + this.callTimeoutMs - this.clock();
+              if (wait > 0) await this.sleep(wait);
+              if (this.stopping) return;
+            }
             const found = await this.lookUp(job);
             if (found === undefined) return; // stopping: the job stays pending (and in flight) for the next start
             if (found.kind === 'found') {
@@ -294,7 +340,12 @@ export class Outbox {
           }
           if (res === undefined) {
             phase = 'write';
-            store.outbox.startAttempt(job.id);
+            const epoch = this.epoch();
+            if (epoch === null || !store.outbox.startAttempt(job.id, epoch)) {
+              // Fenced: another replica leads now (or the job is no longer pending). It sends.
+              logger.warn({ key: job.key, epoch }, 'not the leader any more: leaving the Slack write to the new leader');
+              return;
+            }
             const written = await this.write(job);
             if (written === undefined) return; // stopping: the job stays pending for the next start
             res = written;

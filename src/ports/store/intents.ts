@@ -47,7 +47,7 @@ export class IntentsRepo {
         'INSERT INTO backup_intents (instance, requester, channel, known_ids, created_at) VALUES (@instance, @requester, @channel, @knownIds, @at) RETURNING id',
       ),
       close: db.prepare('UPDATE backup_intents SET closed_at = ? WHERE id = ? AND closed_at IS NULL'),
-      open: db.prepare('SELECT * FROM backup_intents WHERE closed_at IS NULL ORDER BY id'),
+      open: db.prepare('SELECT * FROM backup_intents WHERE closed_at IS NULL AND created_at <= ? ORDER BY id'),
     };
   }
 
@@ -62,7 +62,8 @@ export class IntentsRepo {
     return this.stmts.close.run(at, id).changes === 1;
   }
 
-  listOpen(): BackupIntent[] {
-    return (this.stmts.open.all() as Row[]).map(toIntent);
+  /** Open intents written at or before `createdBefore` (default: all). */
+  listOpen(createdBefore = Number.MAX_SAFE_INTEGER): BackupIntent[] {
+    return (this.stmts.open.all(createdBefore) as Row[]).map(toIntent);
   }
 }

@@ -1,5 +1,5 @@
 import { PRIORITY } from '../../domain/message-keys';
-import type { SqlDb as Db } from './sql/sql-db';
+import { LEADER_EPOCH_IS, type SqlDb as Db } from './sql/sql-db';
 
 export type OutboxMethod = 'chat.postMessage' | 'chat.update';
 
@@ -21,6 +21,8 @@ export interface OutboxJob {
   error: string | null;
   /** A write was started and its outcome is unknown: it may have landed. */
   inFlight: boolean;
+  /** The leadership epoch of the leader that started the latest attempt (null: none yet). */
+  attemptEpoch: number | null;
   /** When the job was stored (epoch ms): nothing older can be its message. */
   createdAt: number;
 }
@@ -39,6 +41,7 @@ interface Row {
   error: string | null;
   in_flight: number;
   created_at: number;
+  attempt_epoch: number | null;
 }
 
 const toJob = (r: Row): OutboxJob => ({
@@ -54,6 +57,7 @@ const toJob = (r: Row): OutboxJob => ({
   resultTs: r.result_ts,
   error: r.error,
   inFlight: r.in_flight === 1,
+  attemptEpoch: r.attempt_epoch,
   createdAt: r.created_at,
 });
 
@@ -81,7 +85,10 @@ export class OutboxJobsRepo {
       byId: db.prepare('SELECT * FROM outbox_jobs WHERE id = ?'),
       pending: db.prepare(`SELECT * FROM outbox_jobs WHERE state = 'pending' ORDER BY id`),
       attempt: db.prepare('UPDATE outbox_jobs SET attempts = attempts + 1 WHERE id = ?'),
-      startAttempt: db.prepare('UPDATE outbox_jobs SET attempts = attempts + 1, in_flight = 1 WHERE id = ?'),
+      startAttempt: db.prepare(
+        `UPDATE outbox_jobs SET attempts = attempts + 1, in_flight = 1, attempt_epoch = @epoch
+         WHERE id = @id AND state = 'pending' AND ${LEADER_EPOCH_IS}`,
+      ),
       settleAttempt: db.prepare('UPDATE outbox_jobs SET in_flight = 0 WHERE id = ?'),
       sent: db.prepare(`UPDATE outbox_jobs SET state = 'sent', result_ts = ?, done_at = ?, in_flight = 0 WHERE id = ? AND state = 'pending'`),
       failed: db.prepare(`UPDATE outbox_jobs SET state = 'failed', error = ?, done_at = ? WHERE id = ? AND state = 'pending'`),
@@ -114,9 +121,13 @@ export class OutboxJobsRepo {
     this.stmts.attempt.run(id);
   }
 
-  /** Counts an attempt and marks it in flight, before the write: a crash mid-call leaves the mark. */
-  startAttempt(id: number): void {
-    this.stmts.startAttempt.run(id);
+  /**
+   * Counts an attempt and marks it in flight, before the write: a crash mid-call leaves the mark.
+   * False when the job is no longer pending or `epoch` is no longer the leadership's (fenced):
+   * then nothing may be written.
+   */
+  startAttempt(id: number, epoch: number): boolean {
+    return this.stmts.startAttempt.run({ id, epoch }).changes === 1;
   }
 
   /** Slack answered for sure that the write did not happen (e.g. ok:false, 429): nothing to look up. */

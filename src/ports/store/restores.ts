@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isUniqueViolation, type SqlDb as Db } from './sql/sql-db';
+import { isUniqueViolation, LEADER_EPOCH_IS, type SqlDb as Db } from './sql/sql-db';
 import type { LaterBackupsOf, NewerBackup, RestoreRequest, RestoreState, RestoreEnd } from '../../domain/restore-request';
 import { FINAL_RESTORE_STATES } from '../../domain/restore-request';
 
@@ -63,6 +63,7 @@ interface Row {
   started_at: number | null;
   manager_restore_id: number | null;
   post_confirmed: number;
+  post_claimed_at: number | null;
   finished_at: number | null;
   outcome: string | null;
 }
@@ -124,6 +125,11 @@ export class RestoresRepo {
       ),
       countRejections: db.prepare('SELECT COUNT(*) AS n FROM restore_rejections WHERE request_id = ?'),
       countApprovals: db.prepare('SELECT COUNT(*) AS n FROM restore_approvals WHERE request_id = ?'),
+      // Before the POST, fenced by the leader's epoch: whoever claims it is the only one to send it.
+      claimPost: db.prepare(
+        `UPDATE restore_requests SET post_claimed_at = @at, post_epoch = @epoch
+         WHERE id = @id AND state = 'approved' AND post_claimed_at IS NULL AND ${LEADER_EPOCH_IS}`,
+      ),
       setCard: db.prepare('UPDATE restore_requests SET card_ts = ? WHERE id = ? AND card_ts IS NULL'),
       setFollowup: db.prepare('UPDATE restore_requests SET followup_ts = ? WHERE id = ? AND followup_ts IS NULL'),
       move: db.prepare(
@@ -214,6 +220,7 @@ export class RestoresRepo {
       startedAt: r.started_at,
       managerRestoreId: r.manager_restore_id,
       postConfirmed: r.post_confirmed === 1,
+      postClaimedAt: r.post_claimed_at,
       finishedAt: r.finished_at,
       outcome: r.outcome,
     };
@@ -267,6 +274,15 @@ export class RestoresRepo {
   /** Moves a pending request to rejected/withdrawn; false when it was no longer pending. */
   decide(id: number, to: 'rejected' | 'withdrawn', by: string, at: number): boolean {
     return this.stmts.move.run({ id, from: 'pending', to, by, decidedAt: at }).changes === 1;
+  }
+
+  /**
+   * Claims the one restore POST of an approved request, before sending it. True for exactly one
+   * caller, and only while `epoch` is the leadership's: a request claimed once is never POSTed
+   * again, by this leader or the next (after a crash it is followed, not re-sent).
+   */
+  claimPost(id: number, at: number, epoch: number): boolean {
+    return this.stmts.claimPost.run({ id, at, epoch }).changes === 1;
   }
 
   /** `confirmed`: the manager answered the POST with a 2xx (false after an ambiguous answer or a restart). */

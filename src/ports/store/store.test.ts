@@ -129,6 +129,31 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     });
   });
 
+  describe('fencing by the leadership epoch', () => {
+    const lead = (epoch: number) =>
+      store.db.prepare("INSERT INTO leadership (id, epoch, holder, since) VALUES (1, ?, 'h', 0) ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch").run(epoch);
+
+    it('claims a restore POST once, and only under the newest epoch', () => {
+      const r = store.restores.create(request());
+      store.restores.approve(r.id, 'U0BOB', 10);
+      lead(3);
+      expect(store.restores.claimPost(r.id, 11, 2)).toBe(false);
+      expect(store.restores.get(r.id)?.postClaimedAt).toBeNull();
+      expect(store.restores.claimPost(r.id, 12, 3)).toBe(true);
+      expect(store.restores.claimPost(r.id, 13, 3)).toBe(false);
+      expect(store.restores.get(r.id)?.postClaimedAt).toBe(12);
+    });
+
+    it('starts a Slack write only under the newest epoch; with no leadership row (one bot) the epoch is 0', () => {
+      const job = store.outbox.add({ key: 'k', channel: 'C', method: 'chat.postMessage', payload: {} }, 1)!;
+      expect(store.outbox.startAttempt(job.id, 0)).toBe(true);
+      lead(5);
+      expect(store.outbox.startAttempt(job.id, 4)).toBe(false);
+      expect(store.outbox.startAttempt(job.id, 5)).toBe(true);
+      expect(store.outbox.get(job.id)).toMatchObject({ attempts: 2, attemptEpoch: 5, inFlight: true });
+    });
+  });
+
   describe('failure watch', () => {
     it('treats failures present at first sight as history and announces a new one once', () => {
       expect(store.watch.firstSight('a9s-pg', [1, 2], 1)).toBe(true);

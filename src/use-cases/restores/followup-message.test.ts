@@ -33,6 +33,7 @@ function request(followupTs: string | null): RestoreRequest {
     startedAt: T0,
     managerRestoreId: 13,
     postConfirmed: true,
+    postClaimedAt: null,
     finishedAt: null,
     outcome: null,
   };
@@ -100,7 +101,7 @@ describe('FollowupMessage', () => {
   it('defers the final edit until the queued post has its ts, and edits nothing after it', async () => {
     const { message, edits, state, settle } = harness(null);
     message.update();
-    state.post = { id: 41, key: 'restore:7:followup', channel: 'C0OPS', method: 'chat.postMessage', payload: {}, ref: null, priority: 5, state: 'pending', attempts: 0, resultTs: null, error: null, inFlight: false, createdAt: T0 };
+    state.post = { id: 41, key: 'restore:7:followup', channel: 'C0OPS', method: 'chat.postMessage', payload: {}, ref: null, priority: 5, state: 'pending', attempts: 0, resultTs: null, error: null, inFlight: false, attemptEpoch: null, createdAt: T0 };
     message.finish('success');
     message.update('source-ended');
     jest.advanceTimersByTime(10 * INTERVAL);

@@ -18,6 +18,8 @@ export type RunnerOptions = Omit<FollowOptions, 'resumed'>;
 export class RestoreRunner {
   readonly events = new EventEmitter<{ finished: [RestoreRequest, FollowResult] }>();
   private readonly sessions = new Map<number, FollowSession>();
+  /** Requests between start() and their follow session (reading, claiming, POSTing). */
+  private readonly starting = new Set<number>();
   private stopped = false;
 
   constructor(
@@ -25,16 +27,39 @@ export class RestoreRunner {
     private readonly options: RunnerOptions,
   ) {}
 
-  /** Called once per approval that reached the quorum. */
+  /** Called once per approval that reached the quorum (on the leader; followers leave it to pickUp). */
   start(req: RestoreRequest): void {
-    void this.run(req).catch((err: unknown) => this.deps.logger.error({ err, request: req.id }, 'restore runner crashed'));
+    if (this.stopped || this.starting.has(req.id) || this.sessions.has(req.id)) return;
+    this.starting.add(req.id);
+    void this.run(req)
+      .catch((err: unknown) => this.deps.logger.error({ err, request: req.id }, 'restore runner crashed'))
+      .finally(() => this.starting.delete(req.id));
   }
 
-  /** After a restart: follow every restore that was approved or running; POST nothing. */
+  /**
+   * After a restart, or when this replica becomes the leader: follow every restore that is
+   * running, or approved with its POST claimed, and POST none of them again. An approved one
+   * whose POST nobody claimed was never sent: it is started now (approved on a follower, or
+   * the leader died before its turn).
+   */
   resume(): number {
+    return this.pickUp();
+  }
+
+  /**
+   * The leader's round: restores approved elsewhere, and any this process does not follow yet.
+   * One it neither starts nor follows was claimed by an earlier leader (its own are in
+   * `starting` or `sessions` from the claim on), so it is followed like after a restart.
+   */
+  pickUp(): number {
     const { store, clock } = this.deps;
-    const open = [...store.restores.inState('approved'), ...store.restores.inState('running')];
+    if (this.stopped) return 0;
+    const open = [...store.restores.inState('approved'), ...store.restores.inState('running')].filter((r) => !this.sessions.has(r.id) && !this.starting.has(r.id));
     for (const req of open) {
+      if (req.state === 'approved' && req.postClaimedAt === null) {
+        this.start(req);
+        continue;
+      }
       let note = ':arrows_counterclockwise: The bot restarted; it goes on following this restore.';
       if (req.state === 'approved') {
         // The POST may or may not have gone out before the restart; sending it again could
@@ -95,6 +120,14 @@ export class RestoreRunner {
     await session.openSource();
     // Stopped while the log was being opened: send nothing; a restart resumes the request.
     if (this.sessions.get(req.id) !== session) return;
+    // The one POST is claimed in the store first, fenced by the leadership epoch: a replica
+    // that lost the leadership, or a second start of the same request, sends nothing.
+    const epoch = this.deps.leaderEpoch ? this.deps.leaderEpoch() : 0;
+    if (epoch === null || !store.restores.claimPost(req.id, clock(), epoch)) {
+      logger.warn({ request: req.id, epoch }, 'restore POST not claimed (another replica leads, or it was claimed before): not sending it');
+      await this.drop(req.id);
+      return;
+    }
     try {
       managerId = (await api.triggerRestore(req.backupId, req.instanceNumericId, req.instance)).id;
     } catch (err) {

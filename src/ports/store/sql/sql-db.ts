@@ -44,6 +44,13 @@ export interface SqlDb {
   close(): void;
 }
 
+/**
+ * The fencing condition of a leader's effect: true only while `@epoch` is still the newest
+ * leadership. A leader that lost its lock without noticing yet finds a newer epoch here and its
+ * write changes nothing. On SQLite (one bot, no leadership row) the epoch is 0.
+ */
+export const LEADER_EPOCH_IS = 'COALESCE((SELECT epoch FROM leadership WHERE id = 1), 0) = @epoch';
+
 /** A write refused because a unique key or index already holds the value, in either dialect. */
 export function isUniqueViolation(err: unknown): boolean {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
