@@ -24,7 +24,11 @@ import { createSlackApp, createSlackClient, EVENTS_PATH, type SlackRuntime } fro
 import { Outbox } from './outbound/slack/outbox';
 import { homePort, usergroupMembersPort, viewsPort } from './outbound/slack/web-ports';
 import { HomeService } from './use-cases/home/home-service';
-import { openStore, type Store } from './ports/store';
+import { hostname } from 'node:os';
+import { isPostgresUrl, openStore, type Store } from './ports/store';
+import type { Leadership } from './ports/leadership/leadership';
+import { SoleLeadership } from './ports/leadership/leadership';
+import { PgLeadership, type PgLeadershipOptions } from './ports/leadership/pg-leadership';
 import { FailureWatch } from './use-cases/tracking/failure-watch';
 import { Poller } from './use-cases/tracking/poller';
 import { StalenessWatch } from './use-cases/tracking/staleness';
@@ -53,7 +57,18 @@ export interface BotOptions {
   slackConnectTimeoutMs?: number;
   /** Shortest spacing of Home tab publishes per person (default HOME_MIN_INTERVAL_MS, 5 s). */
   homeMinIntervalMs?: number;
+  /** Several replicas: leadership timings (tests shorten them). */
+  leadership?: Partial<Pick<PgLeadershipOptions, 'retryMs' | 'heartbeatMs' | 'heartbeatTimeoutMs' | 'leaseMs'>>;
+  /**
+   * This replica was the leader and lost it (its lock connection failed). It has stopped acting
+   * already (fenced); the default stops the bot, and main exits so that a restart rejoins as a
+   * follower, the way Kubernetes' own controllers do.
+   */
+  onLeadershipLost?: () => void;
 }
+
+/** The NOTIFY channel on which replicas tell the leader that work is waiting in the store. */
+const WORK_CHANNEL = 'pgbackup_work';
 
 export interface Bot {
   server: Server;
@@ -75,7 +90,33 @@ export async function startBot(options: BotOptions): Promise<Bot> {
   if (!config.slack || !config.backupManager) throw new Error('startBot needs Slack and Backup Manager settings');
   const clock = options.clock ?? Date.now;
   const metrics = new Metrics({ defaults: true });
-  const store: Store = openStore(config.stateDb, options.storeBusyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.storeBusyTimeoutMs });
+  const store: Store = openStore(config.stateDb, {
+    ...(options.storeBusyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.storeBusyTimeoutMs }),
+    ...(config.stateDbPassword === undefined ? {} : { password: config.stateDbPassword }),
+  });
+  // One bot on SQLite leads alone; replicas on PostgreSQL elect one leader (a session advisory lock).
+  const replicated = isPostgresUrl(config.stateDb);
+  const leadership: Leadership = replicated
+    ? new PgLeadership({
+        connectionString: config.stateDb,
+        ...(config.stateDbPassword === undefined ? {} : { password: config.stateDbPassword }),
+        holder: `${hostname()}:${process.pid}`,
+        logger: logger.child({ component: 'leadership' }),
+        listenChannels: [WORK_CHANNEL],
+        // A follower tries for the lock often enough to take over within two poll intervals.
+        retryMs: Math.max(50, Math.min(1000, Math.floor(config.pollIntervalMs / 2))),
+        ...options.leadership,
+      })
+    : new SoleLeadership();
+  /** Tells the leader that a follower stored work for it; it also finds it on its next round. */
+  const notifyLeader = (): void => {
+    if (!replicated) return;
+    try {
+      store.db.prepare(`SELECT pg_notify('${WORK_CHANNEL}', '')`).get();
+    } catch (err) {
+      logger.warn({ err }, 'could not notify the leader; it picks the work up on its next round');
+    }
+  };
   // BACKUP_MANAGER_API: one port over either route generation; `auto` probes (GETs only) before the first call.
   let generations: GenerationClient | undefined;
   let api: BackupManagerApi;
@@ -115,6 +156,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     metrics,
     channelIntervalMs: config.channelIntervalMs,
     callTimeoutMs: config.slackTimeoutMs,
+    epoch: () => leadership.epoch(),
+    sending: !replicated,
+    onJobsForLeader: notifyLeader,
   });
   const reader = new InstanceReader({
     api,
@@ -145,6 +189,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     managerDeadlineMs: options.managerTimeouts?.deadline,
     access,
     views: viewsPort(web),
+    leaderEpoch: () => leadership.epoch(),
   };
   // The App Home reads nothing itself: it keeps the views the watch cadence brings.
   const home = new HomeService({
@@ -215,7 +260,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       return {};
     },
   );
-  const slack = createSlackApp(config.slack, logger, deps, (req) => runner.start(req), identity);
+  // An approval taken by a follower starts the restore through the store: the leader picks it up.
+  const slack = createSlackApp(config.slack, logger, deps, (req) => (leadership.role() === 'leader' ? runner.start(req) : notifyLeader()), identity);
 
   const checkManager = async (): Promise<PartState> => {
     try {
@@ -243,6 +289,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         backupManager: checkManager,
         slackProbeMs: Math.min(5000, config.slackTimeoutMs),
         api: () => api.generation?.() ?? 'unknown',
+        role: () => leadership.role(),
         store: async () => {
           try {
             store.probeWrite(clock(), READINESS_STORE_BUSY_MS);
@@ -270,30 +317,79 @@ export async function startBot(options: BotOptions): Promise<Bot> {
 
   // Found out (and logged) now rather than at the first command; calls meanwhile share this detection.
   generations?.redetect().catch((err: unknown) => logger.warn({ err }, 'Backup Manager API generation detection failed'));
-  const resumedJobs = outbox.resume();
-  const resumedRestores = runner.resume();
-  poller.start();
-  // Backups whose POST a previous run sent (or was sending) when it died.
-  const intents = new IntentReconciler(deps, config.pollIntervalMs);
-  intents.start();
-  watch.start();
-  staleness.start();
-  home.start();
-  const expiry = setInterval(() => {
-    try {
-      expireDue(deps);
-    } catch (err) {
-      // E.g. the state file locked by another process: an exception thrown in a timer would
-      // end the process. The next round expires what this one could not.
-      logger.warn({ err }, 'could not expire restore requests; trying again later');
+  // Backups whose POST a previous run (or a replica that died) sent or was sending. With
+  // replicas, an intent younger than a command's manager deadline may be a live replica's own.
+  const intents = new IntentReconciler(deps, config.pollIntervalMs, undefined, replicated ? (options.managerTimeouts?.deadline ?? 15_000) + 15_000 : 0);
+  let expiry: NodeJS.Timeout | undefined;
+  let rounds: NodeJS.Timeout | undefined;
+  let led = false;
+  let stopped = false;
+  /**
+   * What must happen once, on the leader only: the reader's subscribers (tracking, failure
+   * watch, staleness, Home), the restore runner, the outbox sender and the expiry sweep. It
+   * resumes from the store what an earlier leader or run left, as a restart does.
+   */
+  const lead = (): { resumedJobs: number; resumedRestores: number } => {
+    led = true;
+    metrics.leader.set(1);
+    const resumedJobs = outbox.startSending();
+    const resumedRestores = runner.resume();
+    poller.start();
+    intents.start();
+    watch.start();
+    staleness.start();
+    home.start();
+    expiry = setInterval(() => {
+      try {
+        expireDue(deps);
+      } catch (err) {
+        // E.g. the state file locked by another process: an exception thrown in a timer would
+        // end the process. The next round expires what this one could not.
+        logger.warn({ err }, 'could not expire restore requests; trying again later');
+      }
+    }, Math.min(30_000, Math.max(250, Math.floor(config.approvalTtlMs / 4))));
+    expiry.unref();
+    if (replicated) {
+      // Work other replicas stored: at once on their NOTIFY, and every poll interval in case one was missed.
+      rounds = setInterval(leaderRound, config.pollIntervalMs);
+      rounds.unref();
     }
-  }, Math.min(30_000, Math.max(250, Math.floor(config.approvalTtlMs / 4))));
-  expiry.unref();
+    return { resumedJobs, resumedRestores };
+  };
+  const leaderRound = (): void => {
+    if (!led || stopped || leadership.role() !== 'leader') return;
+    try {
+      outbox.resume();
+      poller.start();
+      runner.pickUp();
+      intents.start();
+    } catch (err) {
+      logger.warn({ err }, 'leader round failed; the next one tries again');
+    }
+  };
+  metrics.leader.set(0);
+  let resumed = { resumedJobs: 0, resumedRestores: 0 };
+  if (leadership.role() === 'leader') resumed = lead();
+  leadership.onNotify(WORK_CHANNEL, leaderRound);
+  leadership.onChange((role) => {
+    if (stopped) return;
+    if (role === 'leader' && !led) {
+      const r = lead();
+      logger.info({ ...r, tracked: store.tasks.listActive().length }, 'this replica leads now: resumed what was left');
+    } else if (role === 'follower' && led) {
+      // Already fenced: every write it could still start checks the epoch in the store.
+      metrics.leader.set(0);
+      logger.error('lost the leadership: stopping; a restart rejoins as a follower');
+      (options.onLeadershipLost ?? (() => void stop({ drainMs: 0 })))();
+    }
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = (opts: { drainMs?: number } = {}): Promise<void> => {
     stopping ??= (async () => {
+      stopped = true;
       clearInterval(expiry);
+      clearInterval(rounds);
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       await watch.stop();
@@ -308,6 +404,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       server.closeAllConnections();
       await closed;
       await api.close();
+      await leadership.stop();
       store.close();
       logger.info('pgbackup-bot stopped');
     })();
@@ -322,8 +419,9 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     await stop({ drainMs: 0 });
     throw err;
   }
+  await leadership.start();
   logger.info(
-    { port, mode: slack.requestListener ? 'http' : 'socket', resumedJobs, resumedRestores, tracked: store.tasks.listActive().length },
+    { port, mode: slack.requestListener ? 'http' : 'socket', role: leadership.role(), ...resumed, tracked: store.tasks.listActive().length },
     'pgbackup-bot started',
   );
 

@@ -51,6 +51,11 @@ export class Metrics {
     help: 'Restore requests waiting for approval',
     registers: [this.registry],
   });
+  readonly leader = new Gauge({
+    name: 'pgbackup_leader',
+    help: '1 while this replica is the leader (tracks backups, runs restores, sends Slack messages), else 0',
+    registers: [this.registry],
+  });
   readonly outboxDepth = new Gauge({
     name: 'pgbackup_outbox_queue_depth',
     help: 'Slack messages waiting to be sent',

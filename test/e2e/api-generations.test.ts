@@ -20,7 +20,7 @@ describe('BACKUP_MANAGER_API=auto against SIM_API=rest, end to end', () => {
   it('finds out the REST generation with GETs only, logs it and shows it in /readyz', async () => {
     await h.waitForLog(/Backup Manager API generation: rest/);
     const ready = await httpGet(`${h.bot.url}/readyz`);
-    expect(JSON.parse(ready.text)).toEqual({ ready: true, slack: 'ok', backupManager: 'ok', store: 'ok', api: 'rest' });
+    expect(JSON.parse(ready.text)).toEqual({ ready: true, slack: 'ok', backupManager: 'ok', store: 'ok', api: 'rest', role: 'leader' });
     expect(h.managerRequests('POST')).toEqual([]);
   });
 

@@ -30,12 +30,12 @@ describe('HTTP endpoints', () => {
   it('/readyz flips when the Backup Manager stops and starts, and says which part is down', async () => {
     const up = await get(`${h.bot.url}/readyz`);
     expect(up.status).toBe(200);
-    expect(JSON.parse(up.text)).toEqual({ ready: true, slack: 'ok', backupManager: 'ok', store: 'ok', api: 'legacy' });
+    expect(JSON.parse(up.text)).toEqual({ ready: true, slack: 'ok', backupManager: 'ok', store: 'ok', api: 'legacy', role: 'leader' });
     await h.sim.setFault({ kind: 'down' });
     const down = await get(`${h.bot.url}/readyz`);
     expect(down.status).toBe(503);
     // An outage is not a change of version: the generation found before is still shown.
-    expect(JSON.parse(down.text)).toEqual({ ready: false, slack: 'ok', backupManager: 'down', store: 'ok', api: 'legacy' });
+    expect(JSON.parse(down.text)).toEqual({ ready: false, slack: 'ok', backupManager: 'down', store: 'ok', api: 'legacy', role: 'leader' });
     await h.sim.setFault(null);
     expect((await get(`${h.bot.url}/readyz`)).status).toBe(200);
   });

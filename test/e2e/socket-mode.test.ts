@@ -96,7 +96,7 @@ describe('Socket Mode end to end', () => {
     await b.waitForLog(/"mode":"socket".*"pgbackup-bot started"/);
 
     expect((await httpGet(`${b.bot.url}/healthz`)).status).toBe(200);
-    expect(await readyz(b)).toEqual({ status: 200, body: { ready: true, slack: 'ok', backupManager: 'ok', store: 'ok', api: 'legacy' } });
+    expect(await readyz(b)).toEqual({ status: 200, body: { ready: true, slack: 'ok', backupManager: 'ok', store: 'ok', api: 'legacy', role: 'leader' } });
 
     // A request shaped and signed as Slack's HTTP delivery finds no endpoint: Socket Mode only.
     const body = slashCommandBody({ user: ALICE, channel: OPS, text: 'now', responseUrl: b.slack.responseUrlFor({ user: ALICE.id, channel: OPS.id }) });
@@ -245,7 +245,7 @@ describe('Socket Mode start when Slack is not all there', () => {
     await h.waitForLog(/Slack Socket Mode not connected yet/);
     expect(h.bot.slack.connected()).toBe(false);
     expect((await httpGet(`${h.bot.url}/healthz`)).status).toBe(200);
-    expect(await readyz(h)).toEqual({ status: 503, body: { ready: false, slack: 'down', backupManager: 'ok', store: 'ok', api: 'legacy' } });
+    expect(await readyz(h)).toEqual({ status: 503, body: { ready: false, slack: 'down', backupManager: 'ok', store: 'ok', api: 'legacy', role: 'leader' } });
 
     conn.sendJson({ type: 'hello', num_connections: 1 });
     await h.waitForLog(/Slack Socket Mode connected/);

@@ -22,6 +22,8 @@ export interface ReadinessChecks {
   api?: () => string;
   /** How long the Slack check may take; a Slack that does not answer by then is down (default 5 s). */
   slackProbeMs?: number;
+  /** 'leader' or 'follower' (several replicas on PostgreSQL; one bot is always the leader). */
+  role?: () => string;
 }
 
 /** `check()`, or false when it fails or has not answered within `ms`. */
@@ -39,7 +41,14 @@ export function readinessRoute(checks: ReadinessChecks): Route {
       checks.backupManager().catch((): PartState => 'down'),
       checks.store ? checks.store().catch(() => false) : Promise.resolve(undefined),
     ]);
-    const body = { slack: slack ? 'ok' : 'down', backupManager, ...(store === undefined ? {} : { store: store ? 'ok' : 'down' }), ...(checks.api ? { api: checks.api() } : {}) };
+    const body = {
+      slack: slack ? 'ok' : 'down',
+      backupManager,
+      ...(store === undefined ? {} : { store: store ? 'ok' : 'down' }),
+      ...(checks.api ? { api: checks.api() } : {}),
+      // A follower is ready too: it answers Slack; the leader does what must happen once.
+      ...(checks.role ? { role: checks.role() } : {}),
+    };
     // An a9s-pg restore takes the manager down by design; the bot is still doing its job then.
     const ready = slack && backupManager !== 'down' && store !== false;
     sendJson(res, ready ? 200 : 503, { ready, ...body });

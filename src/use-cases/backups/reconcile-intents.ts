@@ -74,17 +74,25 @@ export class IntentReconciler {
     private readonly deps: Deps,
     private readonly retryMs: number,
     private readonly maxRetryMs = 60_000,
+    /**
+     * Several replicas: an intent younger than this may belong to a live replica whose POST is
+     * still under way (a command's whole manager deadline); only older ones are abandoned.
+     * One bot: 0, every open intent at its start is a previous run's.
+     */
+    private readonly abandonedAfterMs = 0,
   ) {}
 
+  /** At the start, and on the leader's rounds: reconciles abandoned intents not already in hand. */
   start(): void {
+    if (this.stopped || this.running) return;
     let pending: BackupIntent[];
     try {
-      pending = this.deps.store.intents.listOpen();
+      pending = this.deps.store.intents.listOpen(this.deps.clock() - this.abandonedAfterMs);
     } catch (err) {
       this.deps.logger.error({ err }, 'could not read open backup intents');
       return;
     }
-    if (pending.length > 0) this.running = this.run(pending);
+    if (pending.length > 0) this.running = this.run(pending).finally(() => (this.running = undefined));
   }
 
   /** Resolves once no reconciliation is in flight (later retries are cancelled). */

@@ -113,6 +113,7 @@ function world(over: Partial<Config> = {}): World {
   const api = new StubApi({ 'a9s-pg': InstanceViewSchema.parse(SEED), pg1: InstanceViewSchema.parse({ ...SEED, id: 41, instance_id: 'pg1' }) });
   const reader = new InstanceReader({ api, logger, activeIntervalMs: 60_000, watchIntervalMs: 60_000, concurrency: 4, clock });
   const poller = new Poller({ reader, store, outbox, logger, clock, notifyChannel: config.notifyChannel });
+  poller.start();
   const access = createAccessControl({ rules: () => rulesOf(config), groups: new GroupResolver(async () => [], clock, logger), audit: store.audit, clock, logger });
   const deps: Deps = { config, api, reader, store, outbox, poller, logger, metrics, clock, access, views: { open: async () => undefined } };
   const started: RestoreRequest[] = [];

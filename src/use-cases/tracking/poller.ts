@@ -29,19 +29,25 @@ export class Poller {
   private readonly missing = new Map<number, number>();
   private readonly clock: () => number;
   private stopped = false;
+  /** Only the leader follows tasks (one bot: from its start); a follower's wake is a no-op. */
+  private started = false;
 
   constructor(private readonly options: PollerOptions) {
     this.clock = options.clock ?? Date.now;
   }
 
-  /** Resumes tracking whatever the store says is still active (after a restart). */
+  /**
+   * Resumes tracking whatever the store says is still active: after a restart, when this
+   * replica becomes the leader, and on each of the leader's rounds (tasks other replicas stored).
+   */
   start(): void {
+    this.started = true;
     for (const instance of this.options.store.tasks.activeInstances()) this.wake(instance);
   }
 
   /** Makes sure the instance is followed; cheap to call again. */
   wake(instance: string): void {
-    if (this.stopped || this.subscriptions.has(instance)) return;
+    if (!this.started || this.stopped || this.subscriptions.has(instance)) return;
     this.subscriptions.set(
       instance,
       this.options.reader.subscribe(instance, 'active', (outcome) => this.onRead(instance, outcome)),

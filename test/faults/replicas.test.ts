@@ -1,0 +1,163 @@
+import { ALICE, BOB, CAROL, Harness, OPS, textOf, type Args } from '../e2e/harness';
+import { buildForProcessTests } from '../helpers/build';
+import { killHard, reapAll, spawnBot, until, waitReady, type BotProcess } from '../helpers/bot-process';
+import { httpGet } from '../helpers/http';
+import { freshDatabase } from '../pg/postgres';
+import { delivered, freePort } from './util';
+
+/**
+ * Three replicas of the bot, as real processes, on one PostgreSQL: every replica answers Slack,
+ * one leader tracks, restores and posts. Killed with SIGKILL, the leader is replaced and
+ * nothing is posted or sent twice.
+ */
+
+const POLL_MS = 400;
+const PG = 'pg-orders';
+const INSTANCES = ['pg-a', 'pg-b', 'pg-c', PG];
+const RESTORE_POST = '/backup_agent/restores';
+const isCard = (a: Args) => a.channel === OPS.id && a.thread_ts === undefined && /Restore of .* requested/.test(a.text ?? '');
+const inThread = (ts: string, pattern: RegExp) => (a: Args) => a.thread_ts === ts && pattern.test(textOf(a));
+const parentOf = (instance: string) => (a: Args) => a.channel === OPS.id && a.thread_ts === undefined && textOf(a).includes(`Backup of ${instance} `);
+
+let mainJs: string;
+
+beforeAll(() => {
+  mainJs = buildForProcessTests('replicas');
+}, 120_000);
+
+describe('several replicas on one PostgreSQL', () => {
+  let h: Harness;
+  let url: string;
+  let bots: BotProcess[] = [];
+
+  async function start(): Promise<void> {
+    url = await freshDatabase('replicas');
+    h = await Harness.start({ startBot: false, simulator: { instances: INSTANCES } });
+    bots = [];
+    for (let i = 0; i < 3; i++) bots.push(await launch());
+    await leader();
+  }
+
+  async function launch(): Promise<BotProcess> {
+    const bot = spawnBot(mainJs, { ...h.env(), STATE_DB: url, POLL_INTERVAL_MS: String(POLL_MS), SLACK_TIMEOUT_MS: '2000', LOG_LEVEL: 'info' }, await freePort());
+    await waitReady(bot);
+    return bot;
+  }
+
+  const roleOf = async (bot: BotProcess): Promise<string | undefined> => {
+    if (bot.child.exitCode !== null || bot.child.signalCode !== null) return undefined;
+    try {
+      const res = await httpGet(`${bot.url}/readyz`, 2000);
+      return (JSON.parse(res.text) as { role?: string }).role;
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** The one leader among the live replicas, once there is exactly one. */
+  async function leader(among: BotProcess[] = bots): Promise<BotProcess> {
+    return until('exactly one leader', async () => {
+      const roles = await Promise.all(among.map(roleOf));
+      const leaders = among.filter((_, i) => roles[i] === 'leader');
+      return leaders.length === 1 && roles.every((r) => r === 'leader' || r === 'follower') ? leaders[0] : undefined;
+    });
+  }
+
+  const followers = async (): Promise<BotProcess[]> => {
+    const l = await leader();
+    return bots.filter((b) => b !== l && b.child.exitCode === null && b.child.signalCode === null);
+  };
+
+  afterEach(async () => {
+    await reapAll();
+    await h.close();
+  });
+
+  const statusesIn = (ts: string) => delivered(h, 'chat.postMessage', (a) => a.thread_ts === ts).map((a) => /queued|running|done|FAILED/.exec(a.text ?? '')?.[0]);
+
+  async function parentTs(instance: string): Promise<string> {
+    const parent = await h.waitFor('chat.postMessage', parentOf(instance));
+    return (parent.response as { ts: string }).ts;
+  }
+
+  it('commands spread over all three: each backup is tracked once, each transition posted once, manager reads by the leader only', async () => {
+    await start();
+    const threads: string[] = [];
+    for (const [i, instance] of ['pg-a', 'pg-b', 'pg-c'].entries()) {
+      h.botUrl = (bots[i] as BotProcess).url;
+      expect((await h.command(`now ${instance}`)).status).toBe(200);
+      const ts = await parentTs(instance);
+      await h.waitFor('chat.postMessage', inThread(ts, /queued/));
+      threads.push(ts);
+    }
+    await h.sim.step();
+    for (const ts of threads) await h.waitFor('chat.postMessage', inThread(ts, /running/));
+    await h.sim.step();
+    for (const ts of threads) await h.waitFor('chat.postMessage', inThread(ts, /done/));
+    // A later event on the same threads: the edits that follow the last reply have gone out too.
+    for (const ts of threads) await h.waitFor('chat.update', (a) => a.ts === ts && /done/.test(textOf(a)));
+    for (const ts of threads) expect(statusesIn(ts)).toEqual(['queued', 'running', 'done']);
+    expect(h.managerRequests('POST', '/backup_agent/backup')).toHaveLength(3);
+  });
+
+  it('the leader killed mid-backup: another takes over within two poll intervals and posts each remaining transition once', async () => {
+    await start();
+    const first = await leader();
+    h.botUrl = (await followers())[0]?.url;
+    await h.command(`now pg-a`);
+    const ts = await parentTs('pg-a');
+    await h.waitFor('chat.postMessage', inThread(ts, /queued/));
+    const killedAt = Date.now();
+    await killHard(first);
+    const next = await leader(bots.filter((b) => b !== first));
+    expect(Date.now() - killedAt).toBeLessThan(2 * POLL_MS + 1500); // + the readiness polling's own pace
+    expect(next).not.toBe(first);
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', inThread(ts, /running/));
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', inThread(ts, /done/));
+    await h.waitFor('chat.update', (a) => a.ts === ts && /done/.test(textOf(a)));
+    expect(statusesIn(ts)).toEqual(['queued', 'running', 'done']);
+    expect(h.managerRequests('POST', '/backup_agent/backup')).toHaveLength(1);
+  });
+
+  it('ten approvals at once, spread over the replicas: exactly one restore POST', async () => {
+    await start();
+    const backupId = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 86_400_000) });
+    h.botUrl = (bots[0] as BotProcess).url;
+    await h.command(`restore ${backupId} ${PG} bad migration`, ALICE);
+    const call = await h.waitFor('chat.postMessage', (a) => isCard(a) && textOf(a).includes(`backup ${backupId}`));
+    const card = { ts: (call.response as { ts: string }).ts, blocks: (call.args as Args).blocks ?? [] };
+    const approvers = [BOB, CAROL];
+    const clicks = Array.from({ length: 10 }, (_, i) => {
+      h.botUrl = (bots[i % 3] as BotProcess).url;
+      return h.click(card, 'restore_approve', approvers[i % 2]);
+    });
+    expect((await Promise.all(clicks)).map((r) => r.status)).toEqual(Array(10).fill(200));
+    await h.waitFor('chat.update', (a) => a.ts === card.ts && /Restore running/.test(textOf(a)));
+    await h.sim.step();
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', inThread(card.ts, /succeeded/));
+    expect(h.managerRequests('POST', RESTORE_POST)).toHaveLength(1);
+  });
+
+  it('the leader killed mid-restore: the next one follows it to its end, with no second restore POST', async () => {
+    await start();
+    const first = await leader();
+    const backupId = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 86_400_000) });
+    h.botUrl = (await followers())[0]?.url;
+    await h.command(`restore ${backupId} ${PG} bad migration`, ALICE);
+    const call = await h.waitFor('chat.postMessage', (a) => isCard(a) && textOf(a).includes(`backup ${backupId}`));
+    const card = { ts: (call.response as { ts: string }).ts, blocks: (call.args as Args).blocks ?? [] };
+    await h.click(card, 'restore_approve', BOB);
+    await h.waitFor('chat.update', (a) => a.ts === card.ts && /Restore running/.test(textOf(a)));
+    expect(h.managerRequests('POST', RESTORE_POST)).toHaveLength(1);
+    await killHard(first);
+    await leader(bots.filter((b) => b !== first));
+    await h.sim.step();
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', inThread(card.ts, /succeeded/));
+    expect(h.managerRequests('POST', RESTORE_POST)).toHaveLength(1);
+    expect(delivered(h, 'chat.postMessage', inThread(card.ts, /succeeded/))).toHaveLength(1);
+  });
+});
