@@ -168,3 +168,49 @@ describe('deploy/k8s.yaml', () => {
     expect(config.backupManager?.password).toBe('pw');
   });
 });
+
+describe('deploy/k8s-replicas.yaml', () => {
+  const text = read('deploy/k8s-replicas.yaml');
+  const docs = parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown>);
+  const Env = z.array(z.object({ name: z.string(), value: z.string().optional(), valueFrom: z.object({ secretKeyRef: z.object({ name: z.string(), key: z.string() }) }).optional() }));
+  const Deployment = z.object({
+    spec: z.object({
+      replicas: z.number(),
+      strategy: z.object({ type: z.string(), rollingUpdate: z.object({ maxUnavailable: z.number() }) }),
+      selector: z.object({ matchLabels: z.record(z.string(), z.string()) }),
+      template: z.object({
+        spec: z.object({
+          containers: z.array(z.object({ env: Env, volumeMounts: z.array(z.object({ name: z.string(), mountPath: z.string() })) })).length(1),
+          volumes: z.array(z.object({ name: z.string(), persistentVolumeClaim: z.unknown().optional(), secret: z.object({ items: z.array(z.object({ key: z.string(), path: z.string() })) }).optional() })),
+        }),
+      }),
+    }),
+  });
+  const Pdb = z.object({ spec: z.object({ minAvailable: z.number(), selector: z.object({ matchLabels: z.record(z.string(), z.string()) }) }) });
+  const deployment = Deployment.parse(docs.find((d) => d.kind === 'Deployment'));
+  const pdb = Pdb.parse(docs.find((d) => d.kind === 'PodDisruptionBudget'));
+  const container = deployment.spec.template.spec.containers[0];
+  const env = new Map((container?.env ?? []).map((e) => [e.name, e]));
+
+  it('runs two replicas that are never both down: a rolling update with none unavailable, and a PodDisruptionBudget over the same pods', () => {
+    expect(deployment.spec.replicas).toBe(2);
+    expect(deployment.spec.strategy).toMatchObject({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0 } });
+    expect(pdb.spec.minAvailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+  });
+
+  it('takes STATE_DB from the Secret and its password as a file, with no volume for state', () => {
+    expect(env.get('STATE_DB')?.valueFrom?.secretKeyRef).toEqual({ name: 'pgbackup-bot', key: 'state-db-url' });
+    const file = env.get('STATE_DB_PASSWORD_FILE')?.value ?? '';
+    const mount = container?.volumeMounts.find((m) => file.startsWith(`${m.mountPath}/`));
+    const volume = deployment.spec.template.spec.volumes.find((v) => v.name === mount?.name);
+    expect(volume?.secret?.items.map((i) => `${mount?.mountPath}/${i.path}`)).toContain(file);
+    expect(deployment.spec.template.spec.volumes.filter((v) => v.persistentVolumeClaim !== undefined)).toEqual([]);
+  });
+
+  it('carries only settings the bot knows, and no secret values', () => {
+    for (const name of env.keys()) expect(known.has(name)).toBe(true);
+    expect(text).not.toMatch(REAL_TOKEN);
+    for (const name of SECRET_VARIABLES) expect(env.get(name)?.value).toBeUndefined();
+  });
+});
