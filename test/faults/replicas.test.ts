@@ -80,7 +80,7 @@ describe('several replicas on one PostgreSQL', () => {
     return (parent.response as { ts: string }).ts;
   }
 
-  it('commands spread over all three: each backup is tracked once, each transition posted once, manager reads by the leader only', async () => {
+  it('commands spread over all three: each backup is tracked once, each transition posted once, one backup POST each', async () => {
     await start();
     const threads: string[] = [];
     for (const [i, instance] of ['pg-a', 'pg-b', 'pg-c'].entries()) {
