@@ -156,7 +156,9 @@ describe('several replicas on one PostgreSQL', () => {
     await leader(bots.filter((b) => b !== first));
     await h.sim.step();
     await h.sim.step();
-    await h.waitFor('chat.postMessage', inThread(card.ts, /succeeded/));
+    // The new leader first waits out the dead one's possible in-flight post (SLACK_TIMEOUT_MS),
+    // then resumes the follow-up: more than the default wait on a loaded machine.
+    await h.waitFor('chat.postMessage', inThread(card.ts, /succeeded/), 25_000);
     expect(h.managerRequests('POST', RESTORE_POST)).toHaveLength(1);
     expect(delivered(h, 'chat.postMessage', inThread(card.ts, /succeeded/))).toHaveLength(1);
   });
