@@ -40,6 +40,19 @@ describe('fault: restores the manager did not confirm, and stale requests', () =
     return { ts: (call.response as { ts: string }).ts, blocks: (call.args as Args).blocks ?? [] };
   }
 
+  /**
+   * Stops the bot and writes what a kill -9 after BOB's approval of request 1 leaves in the
+   * state file; `set` is the rest of the request's row at that moment (`@at`: the approval's time).
+   */
+  async function killedAfterApproval(set: string): Promise<void> {
+    await h.bot.stop();
+    const db = new Database(h.env().STATE_DB as string);
+    const at = Date.now();
+    db.prepare('INSERT INTO restore_approvals (request_id, user_id, approved_at) VALUES (1, ?, ?)').run(BOB.id, at);
+    db.prepare(`UPDATE restore_requests SET decided_by = @by, decided_at = @at, ${set} WHERE id = 1`).run({ by: BOB.id, at });
+    db.close();
+  }
+
   /** The request ended as not started: said in the thread and on the card, never "succeeded", the lock released. */
   async function endsNotStarted(card: Card, instance: string): Promise<string> {
     const summary = await h.waitFor('chat.postMessage', inThread(card.ts, /not started/));
@@ -133,13 +146,8 @@ describe('fault: restores the manager did not confirm, and stale requests', () =
     h.sim.seedRestore(PG, { backupId, status: 'done', createdAt: new Date(Date.now() - MONTH) });
     const card = await requestCard(PG, backupId);
     await outboxSettled(h);
-    await h.bot.stop();
     // What a kill -9 after the POST's claim, before its answer was stored, leaves behind.
-    const db = new Database(h.env().STATE_DB as string);
-    const at = Date.now();
-    db.prepare('INSERT INTO restore_approvals (request_id, user_id, approved_at) VALUES (1, ?, ?)').run(BOB.id, at);
-    db.prepare("UPDATE restore_requests SET state = 'approved', decided_by = ?, decided_at = ?, post_claimed_at = ?, post_epoch = 0 WHERE id = 1").run(BOB.id, at, at);
-    db.close();
+    await killedAfterApproval("state = 'approved', post_claimed_at = @at, post_epoch = 0");
     await h.startBot();
     await cardUpdate(card, /Restore running/);
     await h.waitFor('chat.postMessage', inThread(card.ts, /restarted while starting/));
@@ -152,14 +160,9 @@ describe('fault: restores the manager did not confirm, and stale requests', () =
     const backupId = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - MONTH) });
     const card = await requestCard(PG, backupId);
     await outboxSettled(h);
-    await h.bot.stop();
     // What a kill -9 right after the approval's commit leaves behind (or an approval taken by a
     // follower replica, waiting for the leader).
-    const db = new Database(h.env().STATE_DB as string);
-    const at = Date.now();
-    db.prepare('INSERT INTO restore_approvals (request_id, user_id, approved_at) VALUES (1, ?, ?)').run(BOB.id, at);
-    db.prepare("UPDATE restore_requests SET state = 'approved', decided_by = ?, decided_at = ? WHERE id = 1").run(BOB.id, at);
-    db.close();
+    await killedAfterApproval("state = 'approved'");
     await h.startBot();
     await cardUpdate(card, /Restore running/);
     expect(restorePosts()).toHaveLength(1);
@@ -177,13 +180,8 @@ describe('fault: restores the manager did not confirm, and stale requests', () =
     const backupId = h.sim.seedBackup('a9s-pg', { status: 'done', createdAt: new Date(Date.now() - MONTH) });
     const card = await requestCard('a9s-pg', backupId);
     await outboxSettled(h);
-    await h.bot.stop();
     // What a kill -9 right after the 2xx to the restore POST leaves behind.
-    const db = new Database(h.env().STATE_DB as string);
-    const at = Date.now();
-    db.prepare('INSERT INTO restore_approvals (request_id, user_id, approved_at) VALUES (1, ?, ?)').run(BOB.id, at);
-    db.prepare("UPDATE restore_requests SET state = 'running', decided_by = ?, decided_at = ?, started_at = ?, post_confirmed = 1 WHERE id = 1").run(BOB.id, at, at);
-    db.close();
+    await killedAfterApproval("state = 'running', started_at = @at, post_confirmed = 1");
     await h.startBot();
     const summary = await h.waitFor('chat.postMessage', inThread(card.ts, /Restore of `a9s-pg` to backup/));
     expect(textOf(summary.args as Args)).toMatch(/outcome unknown/);
