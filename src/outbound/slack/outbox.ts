@@ -203,11 +203,6 @@ export class Outbox {
     return this.resume();
   }
 
-  /** Whether this process sends (the leader, or the one bot). */
-  isSending(): boolean {
-    return this.sending;
-  }
-
   /** Adds one job; undefined when its key was used before (then nothing is sent). */
   enqueue(job: NewOutboxJob): OutboxJob | undefined {
     return this.transaction((add) => add(job));
@@ -318,8 +313,9 @@ export class Outbox {
         let res: { ts?: string } | undefined;
         let phase: 'lookup' | 'write' = 'lookup';
         try {
-          const stored = store.outbox.get(job.id);
-          if (job.method === 'chat.postMessage' && stored?.inFlight === true) {
+          // Only a post is looked up; an edit lands the same however often it is sent.
+          const stored = job.method === 'chat.postMessage' ? store.outbox.get(job.id) : undefined;
+          if (stored?.inFlight === true) {
             // Left in flight by an earlier leader that may still be inside that call (it lost
             // its lock without knowing yet): its answer can come up to one call timeout later.
             // Looking before then could miss the post and send it twice.
