@@ -109,10 +109,11 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       })
     : new SoleLeadership();
   /** Tells the leader that a follower stored work for it; it also finds it on its next round. */
+  const notify = replicated ? store.db.prepare(`SELECT pg_notify('${WORK_CHANNEL}', '')`) : undefined;
   const notifyLeader = (): void => {
-    if (!replicated) return;
+    if (!notify) return;
     try {
-      store.db.prepare(`SELECT pg_notify('${WORK_CHANNEL}', '')`).get();
+      notify.get();
     } catch (err) {
       logger.warn({ err }, 'could not notify the leader; it picks the work up on its next round');
     }
