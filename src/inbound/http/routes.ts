@@ -1,4 +1,4 @@
-import { within } from '../within';
+import { within } from '../../within';
 import type { Metrics } from '../../outbound/metrics';
 import { pathOf, sendJson, type Route } from './server';
 

@@ -1,4 +1,4 @@
-import { within } from '../within';
+import { within } from '../../within';
 import type { RequestListener } from 'node:http';
 import { App, HTTPReceiver, SocketModeReceiver, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';

@@ -2,6 +2,7 @@ import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import type { z } from 'zod';
+import { within } from '../../within';
 
 export interface LockConnectionOptions {
   connectionString: string;
@@ -122,23 +123,14 @@ export class LockConnection {
     this.socket?.destroy();
   }
 
-  private bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(what));
-        this.lose(what);
-      }, ms);
-      work.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
-    });
+  private async bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+    const answer = await within(work, ms);
+    if (answer.kind === 'timeout') {
+      this.lose(what);
+      throw new Error(what);
+    }
+    if (answer.kind === 'error') throw answer.error instanceof Error ? answer.error : new Error(String(answer.error));
+    return answer.value;
   }
 }
 
