@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isPostgresUrl, refuseA9sPgTarget } from './ports/store/state-target';
+import { passwordOf } from './ports/pg-url';
 import { z } from 'zod';
 import { API_MODES, type ApiMode } from './ports/backup-manager/api';
 
@@ -329,17 +330,8 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
 }
 
 /** Secret values of a config, for redaction of free text (e.g. a log-tail line). */
-function passwordInUrl(target: string): string | undefined {
-  if (!isPostgresUrl(target)) return undefined;
-  try {
-    return decodeURIComponent(new URL(target).password) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export function secretsOf(config: Config): string[] {
-  return [config.slack?.botToken, config.slack?.signingSecret, config.slack?.appToken, config.backupManager?.password, config.stateDbPassword, passwordInUrl(config.stateDb)].filter(
+  return [config.slack?.botToken, config.slack?.signingSecret, config.slack?.appToken, config.backupManager?.password, config.stateDbPassword, (isPostgresUrl(config.stateDb) ? passwordOf(config.stateDb) : undefined)].filter(
     (s): s is string => typeof s === 'string' && s.length >= 4,
   );
 }

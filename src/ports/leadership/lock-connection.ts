@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import type { z } from 'zod';
 import { within } from '../../within';
+import { withPassword } from '../pg-url';
 
 export interface LockConnectionOptions {
   connectionString: string;
@@ -132,21 +133,4 @@ export class LockConnection {
     if (answer.kind === 'error') throw answer.error instanceof Error ? answer.error : new Error(String(answer.error));
     return answer.value;
   }
-}
-
-/**
- * pg lets a connection string's (even empty) password override an explicit one, so a password
- * kept apart (from a file, say) is put into the URL itself. Encoded once: the URL setter leaves
- * `%` alone and pg decodes the password once.
- */
-function withPassword(connectionString: string, password: string | undefined): string {
-  if (password === undefined) return connectionString;
-  let url: URL;
-  try {
-    url = new URL(connectionString);
-  } catch {
-    throw new Error('leadership: a separate password needs the connection string as a postgres:// URL');
-  }
-  url.password = encodeURIComponent(password);
-  return url.toString();
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Leadership, Role } from './leadership';
 import { LockConnection, monotonic } from './lock-connection';
+import { passwordOf } from '../pg-url';
 
 /** The advisory lock of this bot's leadership; every replica must use the same key. */
 export const DEFAULT_LOCK_KEY = 0x7067_626b; // "pgbk"
@@ -377,14 +378,5 @@ export class PgLeadership implements Leadership {
       if (secret) out = out.split(secret).join('[REDACTED]');
     }
     return out.replace(/(\/\/[^/\s:@]+:)[^@\s/]+@/g, '$1[REDACTED]@');
-  }
-}
-
-function passwordOf(connectionString: string): string | undefined {
-  try {
-    const p = new URL(connectionString).password;
-    return p ? decodeURIComponent(p) : undefined;
-  } catch {
-    return undefined;
   }
 }

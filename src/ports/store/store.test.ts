@@ -252,6 +252,18 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  it('logs in with a password given apart from a URL that has none (STATE_DB_PASSWORD_FILE)', async () => {
+    const url = new URL(await freshDatabase('password'));
+    const password = decodeURIComponent(url.password);
+    url.password = '';
+    const store = openStore(url.toString(), { password });
+    try {
+      expect(store.tasks.listActive()).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
+
   it('says what is wrong with a database it can not use, without the password', async () => {
     const url = (await freshDatabase('bad')).replace(/\/[^/]+$/, '/no_such_db');
     expect(() => openStore(url, { callTimeoutMs: 3000 })).toThrow(/no such database \(3D000\)/);

@@ -1,5 +1,6 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
+import { withPassword } from '../../pg-url';
 
 /**
  * Synchronous calls to PostgreSQL: a worker thread owns one `pg` connection and the calling
@@ -52,7 +53,7 @@ interface WorkerData {
   pgPath: string;
   flag: SharedArrayBuffer;
   port: MessagePort;
-  config: { connectionString: string; password?: string; statementTimeoutMs: number; connectTimeoutMs: number; applicationName: string };
+  config: { connectionString: string; statementTimeoutMs: number; connectTimeoutMs: number; applicationName: string };
 }
 
 /**
@@ -79,7 +80,6 @@ function workerMain(): void {
   const connect = async (): Promise<import('pg').Client> => {
     const c = new pg.Client({
       connectionString: data.config.connectionString,
-      ...(data.config.password === undefined ? {} : { password: data.config.password }),
       statement_timeout: data.config.statementTimeoutMs,
       connectionTimeoutMillis: data.config.connectTimeoutMs,
       application_name: data.config.applicationName,
@@ -178,8 +178,7 @@ export class PgSyncConnection {
       flag: shared,
       port: port2,
       config: {
-        connectionString: this.options.connectionString,
-        ...(this.options.password === undefined ? {} : { password: this.options.password }),
+        connectionString: withPassword(this.options.connectionString, this.options.password),
         statementTimeoutMs: Math.max(100, this.callTimeoutMs - 100),
         connectTimeoutMs: this.callTimeoutMs,
         applicationName: this.options.applicationName ?? 'pgbackup-bot',
