@@ -48,9 +48,8 @@ function bind(order: Array<string | number>, params: BindParams): Param[] {
 }
 
 /** The store on PostgreSQL: the same statements as on SQLite, one connection per process. */
-export function pgDb(options: PgSyncOptions): SqlDb & { readonly connection: PgSyncConnection } {
+export function pgDb(options: PgSyncOptions): SqlDb {
   const connection = new PgSyncConnection(options);
-  let open = true;
   let depth = 0;
   let pinned: PgSession | undefined;
   const query = (text: string, params: unknown[]) => connection.query(text, params, depth > 0 ? pinned : undefined);
@@ -65,9 +64,8 @@ export function pgDb(options: PgSyncOptions): SqlDb & { readonly connection: PgS
   };
   return {
     dialect: 'postgres',
-    connection,
     get open() {
-      return open;
+      return !connection.closed;
     },
     prepare,
     exec: (script) => {
@@ -101,9 +99,6 @@ export function pgDb(options: PgSyncOptions): SqlDb & { readonly connection: PgS
       return result;
     },
     forUpdate: ' FOR UPDATE',
-    close: () => {
-      open = false;
-      connection.close();
-    },
+    close: () => connection.close(),
   };
 }

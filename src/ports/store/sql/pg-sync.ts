@@ -127,7 +127,7 @@ export class PgSyncConnection {
   private nextId = 1;
   /** Grows with every new worker: sessions of an ended worker are gone. */
   private incarnation = 0;
-  private closed = false;
+  private isClosed = false;
   private readonly callTimeoutMs: number;
 
   constructor(private readonly options: PgSyncOptions) {
@@ -136,7 +136,7 @@ export class PgSyncConnection {
 
   /** Runs one statement (or, without params, a script of several) and waits for its answer. */
   query(sql: string, params?: unknown[], pinned?: PgSession): PgResult {
-    if (this.closed) throw new PgCallError('the state database connection is closed', undefined);
+    if (this.isClosed) throw new PgCallError('the state database connection is closed', undefined);
     if (pinned && pinned.incarnation !== this.incarnation) throw new PgCallError('the connection to the state database was lost during a transaction', undefined);
     const { port, flag } = this.ensureWorker();
     const id = this.nextId++;
@@ -162,10 +162,14 @@ export class PgSyncConnection {
     }
   }
 
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
   close(): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     // Ending the worker closes its socket: the server ends the session and what it held.
-    this.closed = true;
+    this.isClosed = true;
     this.reset();
   }
 
