@@ -229,16 +229,23 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   const e = rest.data;
   const given = (name: keyof typeof e) => (invalid.has(name) ? (env[name] ?? '').trim() !== '' : e[name] !== undefined);
 
+  /** A secret from a file, trimmed; an empty or unreadable one is a problem named after its variable. */
+  const secretFile = (name: string, path: string): string | undefined => {
+    try {
+      const secret = readFile(path).trim();
+      if (secret === '') problems.push(`${name} points to an empty file`);
+      return secret;
+    } catch (err) {
+      problems.push(`${name} can not be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      return undefined;
+    }
+  };
+
   let password = e.BACKUP_MANAGER_PASSWORD;
   if (e.BACKUP_MANAGER_PASSWORD && e.BACKUP_MANAGER_PASSWORD_FILE) {
     problems.push('set only one of BACKUP_MANAGER_PASSWORD and BACKUP_MANAGER_PASSWORD_FILE');
   } else if (e.BACKUP_MANAGER_PASSWORD_FILE) {
-    try {
-      password = readFile(e.BACKUP_MANAGER_PASSWORD_FILE).trim();
-      if (password === '') problems.push('BACKUP_MANAGER_PASSWORD_FILE points to an empty file');
-    } catch (err) {
-      problems.push(`BACKUP_MANAGER_PASSWORD_FILE can not be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
+    password = secretFile('BACKUP_MANAGER_PASSWORD_FILE', e.BACKUP_MANAGER_PASSWORD_FILE);
   }
   if (e.BACKUP_MANAGER_CA_FILE) {
     try {
@@ -265,12 +272,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   let stateDbPassword: string | undefined;
   if (e.STATE_DB_PASSWORD_FILE) {
     if (!isPostgresUrl(e.STATE_DB)) problems.push('STATE_DB_PASSWORD_FILE is only for a postgres:// STATE_DB');
-    try {
-      stateDbPassword = readFile(e.STATE_DB_PASSWORD_FILE).trim();
-      if (stateDbPassword === '') problems.push('STATE_DB_PASSWORD_FILE points to an empty file');
-    } catch (err) {
-      problems.push(`STATE_DB_PASSWORD_FILE can not be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
+    stateDbPassword = secretFile('STATE_DB_PASSWORD_FILE', e.STATE_DB_PASSWORD_FILE);
   }
   const stateProblem = refuseA9sPgTarget(e.STATE_DB);
   if (stateProblem) problems.push(stateProblem);
@@ -331,7 +333,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
 
 /** Secret values of a config, for redaction of free text (e.g. a log-tail line). */
 export function secretsOf(config: Config): string[] {
-  return [config.slack?.botToken, config.slack?.signingSecret, config.slack?.appToken, config.backupManager?.password, config.stateDbPassword, (isPostgresUrl(config.stateDb) ? passwordOf(config.stateDb) : undefined)].filter(
+  return [config.slack?.botToken, config.slack?.signingSecret, config.slack?.appToken, config.backupManager?.password, config.stateDbPassword, passwordOf(config.stateDb)].filter(
     (s): s is string => typeof s === 'string' && s.length >= 4,
   );
 }
