@@ -334,7 +334,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     led = true;
     metrics.leader.set(1);
     const resumedJobs = outbox.startSending();
-    const resumedRestores = runner.resume();
+    const resumedRestores = runner.pickUp();
     poller.start();
     intents.start();
     watch.start();

@@ -37,19 +37,12 @@ export class RestoreRunner {
   }
 
   /**
-   * After a restart, or when this replica becomes the leader: follow every restore that is
-   * running, or approved with its POST claimed, and POST none of them again. An approved one
-   * whose POST nobody claimed was never sent: it is started now (approved on a follower, or
-   * the leader died before its turn).
-   */
-  resume(): number {
-    return this.pickUp();
-  }
-
-  /**
-   * The leader's round: restores approved elsewhere, and any this process does not follow yet.
-   * One it neither starts nor follows was claimed by an earlier leader (its own are in
-   * `starting` or `sessions` from the claim on), so it is followed like after a restart.
+   * After a restart, when this replica becomes the leader, and on each of the leader's rounds:
+   * follows every restore that is running, or approved with its POST claimed, and POSTs none of
+   * them again (one this process neither starts nor follows was claimed by an earlier run or
+   * leader: its own are in `starting` or `sessions` from the claim on). An approved one whose
+   * POST nobody claimed was never sent: it is started now (approved on a follower, or the
+   * leader died before its turn).
    */
   pickUp(): number {
     const { store, clock } = this.deps;
