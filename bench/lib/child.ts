@@ -3,8 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort, httpRequest, sleep } from './http';
 
+/** The checkout, seen from the compiled bench/lib (.bench-build/bench/lib). */
+export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 /** The bot as `npm run build` compiles it (`npm run bench` builds first). */
-export const DIST_MAIN = resolve(__dirname, '..', '..', '..', 'dist', 'main.js');
+export const DIST_MAIN = join(REPO_ROOT, 'dist', 'main.js');
 
 export interface ChildServer {
   child: ChildProcess;
@@ -14,6 +16,8 @@ export interface ChildServer {
   stderr(): string;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null>;
+  /** SIGKILL: no shutdown handler runs, nothing is drained; resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 /** Children still running; killed if this process exits first (a failed or timed-out bench). */
@@ -42,6 +46,11 @@ function track(child: ChildProcess, url: string): ChildServer {
       const code = await exited;
       clearTimeout(timer);
       return code;
+    },
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

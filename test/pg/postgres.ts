@@ -10,9 +10,12 @@ const ENV = 'PGBACKUP_TEST_PG';
 const Server = z.object({ port: z.number().int(), password: z.string() });
 export type TestPostgres = z.infer<typeof Server>;
 
-/** Starts the run's one PostgreSQL (test/pg/server.mjs) and says where it listens, in the env. */
-export async function startTestPostgres(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(__dirname, 'server.mjs')], { stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * Starts the run's one PostgreSQL (test/pg/server.mjs) and says where it listens, in the env.
+ * `script` is for callers compiled elsewhere (the bench), beside which server.mjs is not copied.
+ */
+export async function startTestPostgres(script = join(__dirname, 'server.mjs')): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -23,6 +26,14 @@ export async function startTestPostgres(): Promise<ChildProcess> {
   lines.close();
   process.env[ENV] = JSON.stringify(Server.parse(JSON.parse(first)));
   return child;
+}
+
+/** Stops it; it removes its data directory on the way out. */
+export async function stopTestPostgres(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 export function testPostgres(): TestPostgres {
