@@ -4,8 +4,7 @@ import { ALICE, INSTANCES, OPS, botEnv, startFakes, type Fakes } from './lib/fak
 import { sleep } from './lib/http';
 import { oneLeader, startPostgres, startReplicas } from './lib/replicas';
 import { progress, report, round } from './lib/report';
-import { runBench } from './lib/run';
-import type { Defer } from './lib/run';
+import { runBench, type Defer } from './lib/run';
 
 /**
  * Manager reads do not multiply with replicas: the same workload (running backups tracked over
