@@ -132,7 +132,7 @@ describe('HomeService with its openers in the store', () => {
     await jest.advanceTimersByTimeAsync(BOUND_MS);
     expect(published).toHaveLength(2);
     expect(published[1]?.json).toContain('disk full');
-    expect(published[1]?.at - (published[0]?.at ?? 0)).toBeGreaterThanOrEqual(BOUND_MS);
+    expect((published[1]?.at ?? 0) - (published[0]?.at ?? 0)).toBeGreaterThanOrEqual(BOUND_MS);
     expect(published.map((p) => p.by)).toEqual(['leader', 'leader']);
   });
 
@@ -181,11 +181,34 @@ describe('HomeService with its openers in the store', () => {
     ]);
   });
 
-  it('a new leader serves at once an opening no leader published yet', async () => {
+  it('a new leader serves an opening no leader published yet (its predecessor died first) with its first read, not before', async () => {
     replica('follower').home.opened('U0ALICE', 'D0ALICE');
     const next = replica('next');
     next.home.start();
+    await jest.advanceTimersByTimeAsync(BOUND_MS);
+    expect(published).toEqual([]);
+    await next.reader.read(PG, GOOD);
     expect(published.map((p) => [p.by, p.user])).toEqual([['next', 'U0ALICE']]);
+    expect(published[0]?.json).toContain('3.0 MiB');
+  });
+
+  it('an opening a follower took before the leader read anything is published with the first read', async () => {
+    const lead = replica('leader');
+    lead.home.start();
+    replica('follower').home.opened('U0ALICE', 'D0ALICE');
+    lead.home.pickUp();
+    await jest.advanceTimersByTimeAsync(BOUND_MS);
+    expect(published).toEqual([]);
+    await lead.reader.read(PG, GOOD);
+    expect(published.map((p) => p.by)).toEqual(['leader']);
+    expect(published[0]?.json).toContain('3.0 MiB');
+  });
+
+  it('someone who opens it on the leader before its first read gets the view at once, as from one bot', () => {
+    const lead = replica('leader');
+    lead.home.start();
+    lead.home.opened('U0ALICE', 'D0ALICE');
+    expect(published.map((p) => p.by)).toEqual(['leader']);
   });
 
   it('forgets openers older than the TTL: no more refreshes, and their rows are deleted', async () => {

@@ -58,6 +58,8 @@ interface Opener {
   lastJson: string | undefined;
   timer: NodeJS.Timeout | undefined;
   force: boolean;
+  /** Opened through this replica while it led: published at once, even before its first read (as one bot always did). */
+  openedHere: boolean;
 }
 
 /**
@@ -179,7 +181,7 @@ export class HomeService {
       if (row && !this.stopped) this.options.notifyLeader?.();
       return;
     }
-    this.takeIn(user, row ? seenOf(row) : { channel, openedAt: now }, true);
+    this.takeIn(user, row ? seenOf(row) : { channel, openedAt: now }, true, true);
   }
 
   /**
@@ -201,16 +203,17 @@ export class HomeService {
       if (known?.opens === row.opens) continue;
       // Opened and not published since: an opening this replica has not served yet.
       const unserved = row.publishedAt === null || row.publishedAt < row.openedAt;
-      this.takeIn(row.user, seenOf(row), known !== undefined || unserved);
+      this.takeIn(row.user, seenOf(row), known !== undefined || unserved, false);
     }
   }
 
-  private takeIn(user: string, seen: Seen, force: boolean): void {
+  private takeIn(user: string, seen: Seen, force: boolean, here: boolean): void {
     const known = this.openers.get(user);
     if (known) {
       known.openedAt = seen.openedAt;
       known.channel = seen.channel ?? known.channel;
       known.opens = seen.opens ?? known.opens;
+      known.openedHere ||= here;
     } else {
       this.openers.set(user, {
         channel: seen.channel,
@@ -221,6 +224,7 @@ export class HomeService {
         lastJson: undefined,
         timer: undefined,
         force: false,
+        openedHere: here,
       });
     }
     this.schedule(user, force);
@@ -250,9 +254,12 @@ export class HomeService {
     }
   }
 
-  /** Something was read (or the manager's health is known), or nothing is watched: the overview has more than the store to show. */
+  /**
+   * A watched instance was read, or the manager is known to be down, or nothing is watched: the
+   * overview has more than the store to show. (An 'up' from a readiness probe alone is not a read.)
+   */
   private hasRead(): boolean {
-    return this.health !== undefined || this.options.config.watchInstances.length === 0;
+    return this.latest.size > 0 || this.health?.up === false || this.options.config.watchInstances.length === 0;
   }
 
   private schedule(user: string, force: boolean): void {
@@ -274,8 +281,10 @@ export class HomeService {
   private async publish(user: string): Promise<void> {
     const o = this.openers.get(user);
     if (!o || this.stopped) return;
-    // A Home an earlier leader kept fresh is not replaced by one built before any read.
-    if (!o.force && o.lastJson === undefined && !this.hasRead()) return;
+    // Before this replica's first read, a view of its own would say "not read yet": a Home an
+    // earlier leader kept fresh, or an opening another replica took, waits for the read (it
+    // stays forced). Only someone who opened it right here gets that view at once.
+    if (!o.openedHere && !this.hasRead()) return;
     let view: ReturnType<typeof renderHomeView>;
     try {
       view = renderHomeView(this.overview(), o.channel);
