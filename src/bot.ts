@@ -202,6 +202,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     logger: logger.child({ component: 'home' }),
     clock,
     publish: homePort(web),
+    // A follower records who opened their Home; the leader, which has the reads, publishes.
+    notifyLeader,
     ...(options.homeMinIntervalMs === undefined ? {} : { minIntervalMs: options.homeMinIntervalMs }),
   });
   deps.home = home;
@@ -367,6 +369,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
     } catch (err) {
       logger.warn({ err }, 'leader round failed; the next one tries again');
     }
+    home.pickUp();
   };
   metrics.leader.set(0);
   let resumed = { resumedJobs: 0, resumedRestores: 0 };

@@ -1,9 +1,8 @@
 import { ALICE, BOB, CAROL, Harness, OPS, textOf, type Args } from '../e2e/harness';
 import { buildForProcessTests } from '../helpers/build';
-import { killHard, reapAll, spawnBot, until, waitReady, type BotProcess } from '../helpers/bot-process';
-import { httpGet } from '../helpers/http';
-import { freshDatabase } from '../pg/postgres';
-import { delivered, freePort } from './util';
+import { killHard, type BotProcess } from '../helpers/bot-process';
+import { Replicas } from '../helpers/replicas';
+import { delivered } from './util';
 
 /**
  * Three replicas of the bot, as real processes, on one PostgreSQL: every replica answers Slack,
@@ -26,51 +25,21 @@ beforeAll(() => {
 }, 120_000);
 
 describe('several replicas on one PostgreSQL', () => {
+  let replicas: Replicas | undefined;
   let h: Harness;
-  let url: string;
   let bots: BotProcess[] = [];
 
   async function start(): Promise<void> {
-    url = await freshDatabase('replicas');
-    h = await Harness.start({ startBot: false, simulator: { instances: INSTANCES } });
-    bots = [];
-    for (let i = 0; i < 3; i++) bots.push(await launch());
-    await leader();
+    replicas = await Replicas.start({ mainJs, pollMs: POLL_MS, simulator: { instances: INSTANCES } });
+    ({ h, bots } = replicas);
   }
 
-  async function launch(): Promise<BotProcess> {
-    const bot = spawnBot(mainJs, { ...h.env(), STATE_DB: url, POLL_INTERVAL_MS: String(POLL_MS), SLACK_TIMEOUT_MS: '2000', LOG_LEVEL: 'info' }, await freePort());
-    await waitReady(bot);
-    return bot;
-  }
-
-  const roleOf = async (bot: BotProcess): Promise<string | undefined> => {
-    if (bot.child.exitCode !== null || bot.child.signalCode !== null) return undefined;
-    try {
-      const res = await httpGet(`${bot.url}/readyz`, 2000);
-      return (JSON.parse(res.text) as { role?: string }).role;
-    } catch {
-      return undefined;
-    }
-  };
-
-  /** The one leader among the live replicas, once there is exactly one. */
-  async function leader(among: BotProcess[] = bots): Promise<BotProcess> {
-    return until('exactly one leader', async () => {
-      const roles = await Promise.all(among.map(roleOf));
-      const leaders = among.filter((_, i) => roles[i] === 'leader');
-      return leaders.length === 1 && roles.every((r) => r === 'leader' || r === 'follower') ? leaders[0] : undefined;
-    });
-  }
-
-  const followers = async (): Promise<BotProcess[]> => {
-    const l = await leader();
-    return bots.filter((b) => b !== l && b.child.exitCode === null && b.child.signalCode === null);
-  };
+  const leader = (among?: BotProcess[]): Promise<BotProcess> => (replicas as Replicas).leader(among);
+  const followers = (): Promise<BotProcess[]> => (replicas as Replicas).followers();
 
   afterEach(async () => {
-    await reapAll();
-    await h.close();
+    await replicas?.close();
+    replicas = undefined;
   });
 
   const statusesIn = (ts: string) => delivered(h, 'chat.postMessage', (a) => a.thread_ts === ts).map((a) => /queued|running|done|FAILED/.exec(a.text ?? '')?.[0]);

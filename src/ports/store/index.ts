@@ -6,6 +6,7 @@ import { pgDb } from './sql/pg-db';
 import type { SqlDb } from './sql/sql-db';
 import { describePgOpenError, isPostgresUrl } from './state-target';
 import { WatchRepo } from './failures';
+import { HomeOpenersRepo } from './home-openers';
 import { IntentsRepo } from './intents';
 import { OutboxJobsRepo } from './outbox-jobs';
 import { RestoresRepo } from './restores';
@@ -15,6 +16,7 @@ import { TasksRepo } from './tasks';
 
 export * from './audit';
 export * from './failures';
+export * from './home-openers';
 export * from './intents';
 export * from './outbox-jobs';
 export * from './restores';
@@ -40,6 +42,7 @@ export interface Store {
   readonly seen: SeenRequestsRepo;
   readonly intents: IntentsRepo;
   readonly staleness: StalenessRepo;
+  readonly homeOpeners: HomeOpenersRepo;
   /**
    * Proves the store can still take a write: writes a row that needs fresh pages (about what
    * tracking a backup takes), so a full disk (SQLITE_FULL) or a locked or read-only file throws
@@ -81,6 +84,7 @@ export function openStore(target: string, options: StoreOptions = {}): Store {
     seen: new SeenRequestsRepo(db),
     intents: new IntentsRepo(db),
     staleness: new StalenessRepo(db),
+    homeOpeners: new HomeOpenersRepo(db),
     probeWrite,
     transaction: <T>(fn: () => T): T => db.transaction(fn),
     close: () => {

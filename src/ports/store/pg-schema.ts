@@ -153,6 +153,16 @@ const MIGRATIONS: string[] = [
   ALTER TABLE restore_requests ADD COLUMN post_epoch BIGINT;
   ALTER TABLE outbox_jobs ADD COLUMN attempt_epoch BIGINT;
   `,
+  `
+  CREATE TABLE home_openers (
+    user_id      TEXT   PRIMARY KEY,
+    channel      TEXT,
+    opened_at    BIGINT NOT NULL,
+    opens        BIGINT NOT NULL DEFAULT 1,
+    published_at BIGINT
+  );
+  CREATE INDEX home_openers_opened_at ON home_openers (opened_at);
+  `,
 ];
 
 /** Any fixed number: the lock that lets one replica at a time migrate. */

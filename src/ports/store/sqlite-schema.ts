@@ -185,6 +185,19 @@ const MIGRATIONS: string[] = [
   ALTER TABLE restore_requests ADD COLUMN post_epoch INTEGER;
   ALTER TABLE outbox_jobs ADD COLUMN attempt_epoch INTEGER;
   `,
+  // The App Home's openers: who opened their Home, where its buttons act, how often (so the
+  // leader sees a new opening through another replica whatever the clocks say), and when the
+  // leader last published it (the per-person bound holds across a failover).
+  `
+  CREATE TABLE home_openers (
+    user_id      TEXT    PRIMARY KEY,
+    channel      TEXT,
+    opened_at    INTEGER NOT NULL,
+    opens        INTEGER NOT NULL DEFAULT 1,
+    published_at INTEGER
+  );
+  CREATE INDEX home_openers_opened_at ON home_openers (opened_at);
+  `,
 ];
 
 export interface OpenOptions {

@@ -175,6 +175,25 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     });
   });
 
+  describe('App Home openers', () => {
+    it('records each opening, counts them, and keeps the channel known when a later one brings none', () => {
+      expect(store.homeOpeners.open('U0ALICE', 'D0ALICE', 10)).toEqual({ user: 'U0ALICE', channel: 'D0ALICE', openedAt: 10, opens: 1, publishedAt: null });
+      store.homeOpeners.published('U0ALICE', 11);
+      expect(store.homeOpeners.open('U0ALICE', undefined, 20)).toEqual({ user: 'U0ALICE', channel: 'D0ALICE', openedAt: 20, opens: 2, publishedAt: 11 });
+      expect(store.homeOpeners.open('U0ALICE', 'C0ALERTS', 30)).toMatchObject({ channel: 'C0ALERTS', opens: 3 });
+      expect(store.homeOpeners.open('U0BOB', undefined, 15)).toMatchObject({ user: 'U0BOB', channel: null, opens: 1 });
+    });
+
+    it('lists who opened since a time, and prunes the older ones only', () => {
+      store.homeOpeners.open('U0ALICE', 'D1', 100);
+      store.homeOpeners.open('U0BOB', 'D2', 200);
+      store.homeOpeners.open('U0CAROL', 'D3', 300);
+      expect(store.homeOpeners.since(200).map((o) => o.user)).toEqual(['U0BOB', 'U0CAROL']);
+      expect(store.homeOpeners.prune(200)).toBe(1);
+      expect(store.homeOpeners.prune(200)).toBe(0);
+      expect(store.homeOpeners.since(0).map((o) => o.user)).toEqual(['U0BOB', 'U0CAROL']);
+    });
+  });
 });
 
 describe('SQLite store', () => {
