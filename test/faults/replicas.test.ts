@@ -1,7 +1,7 @@
-import { ALICE, BOB, CAROL, Harness, OPS, textOf, type Args } from '../e2e/harness';
+import { ALICE, BOB, CAROL, Harness, textOf, type Args } from '../e2e/harness';
 import { buildForProcessTests } from '../helpers/build';
-import { killHard, reapAll, spawnBot, until, waitReady, type BotProcess } from '../helpers/bot-process';
-import { httpGet } from '../helpers/http';
+import { killHard, reapAll, spawnBot, waitReady, type BotProcess } from '../helpers/bot-process';
+import { alive, inThread, INSTANCES, isCard, leaderAmong, parentTs, PG, POLL_MS, replicaEnv, statusesIn } from '../helpers/replicas';
 import { freshDatabase } from '../pg/postgres';
 import { delivered, freePort } from './util';
 
@@ -11,13 +11,7 @@ import { delivered, freePort } from './util';
  * nothing is posted or sent twice.
  */
 
-const POLL_MS = 400;
-const PG = 'pg-orders';
-const INSTANCES = ['pg-a', 'pg-b', 'pg-c', PG];
 const RESTORE_POST = '/backup_agent/restores';
-const isCard = (a: Args) => a.channel === OPS.id && a.thread_ts === undefined && /Restore of .* requested/.test(a.text ?? '');
-const inThread = (ts: string, pattern: RegExp) => (a: Args) => a.thread_ts === ts && pattern.test(textOf(a));
-const parentOf = (instance: string) => (a: Args) => a.channel === OPS.id && a.thread_ts === undefined && textOf(a).includes(`Backup of ${instance} `);
 
 let mainJs: string;
 
@@ -39,33 +33,16 @@ describe('several replicas on one PostgreSQL', () => {
   }
 
   async function launch(): Promise<BotProcess> {
-    const bot = spawnBot(mainJs, { ...h.env(), STATE_DB: url, POLL_INTERVAL_MS: String(POLL_MS), SLACK_TIMEOUT_MS: '2000', LOG_LEVEL: 'info' }, await freePort());
+    const bot = spawnBot(mainJs, replicaEnv(h, url), await freePort());
     await waitReady(bot);
     return bot;
   }
 
-  const roleOf = async (bot: BotProcess): Promise<string | undefined> => {
-    if (bot.child.exitCode !== null || bot.child.signalCode !== null) return undefined;
-    try {
-      const res = await httpGet(`${bot.url}/readyz`, 2000);
-      return (JSON.parse(res.text) as { role?: string }).role;
-    } catch {
-      return undefined;
-    }
-  };
-
-  /** The one leader among the live replicas, once there is exactly one. */
-  async function leader(among: BotProcess[] = bots): Promise<BotProcess> {
-    return until('exactly one leader', async () => {
-      const roles = await Promise.all(among.map(roleOf));
-      const leaders = among.filter((_, i) => roles[i] === 'leader');
-      return leaders.length === 1 && roles.every((r) => r === 'leader' || r === 'follower') ? leaders[0] : undefined;
-    });
-  }
+  const leader = (among: BotProcess[] = bots): Promise<BotProcess> => leaderAmong(among);
 
   const followers = async (): Promise<BotProcess[]> => {
     const l = await leader();
-    return bots.filter((b) => b !== l && b.child.exitCode === null && b.child.signalCode === null);
+    return bots.filter((b) => b !== l && alive(b));
   };
 
   afterEach(async () => {
@@ -73,20 +50,13 @@ describe('several replicas on one PostgreSQL', () => {
     await h.close();
   });
 
-  const statusesIn = (ts: string) => delivered(h, 'chat.postMessage', (a) => a.thread_ts === ts).map((a) => /queued|running|done|FAILED/.exec(a.text ?? '')?.[0]);
-
-  async function parentTs(instance: string): Promise<string> {
-    const parent = await h.waitFor('chat.postMessage', parentOf(instance));
-    return (parent.response as { ts: string }).ts;
-  }
-
   it('commands spread over all three: each backup is tracked once, each transition posted once, one backup POST each', async () => {
     await start();
     const threads: string[] = [];
     for (const [i, instance] of ['pg-a', 'pg-b', 'pg-c'].entries()) {
       h.botUrl = (bots[i] as BotProcess).url;
       expect((await h.command(`now ${instance}`)).status).toBe(200);
-      const ts = await parentTs(instance);
+      const ts = await parentTs(h, instance);
       await h.waitFor('chat.postMessage', inThread(ts, /queued/));
       threads.push(ts);
     }
@@ -96,7 +66,7 @@ describe('several replicas on one PostgreSQL', () => {
     for (const ts of threads) await h.waitFor('chat.postMessage', inThread(ts, /done/));
     // A later event on the same threads: the edits that follow the last reply have gone out too.
     for (const ts of threads) await h.waitFor('chat.update', (a) => a.ts === ts && /done/.test(textOf(a)));
-    for (const ts of threads) expect(statusesIn(ts)).toEqual(['queued', 'running', 'done']);
+    for (const ts of threads) expect(statusesIn(h, ts)).toEqual(['queued', 'running', 'done']);
     expect(h.managerRequests('POST', '/backup_agent/backup')).toHaveLength(3);
   });
 
@@ -105,7 +75,7 @@ describe('several replicas on one PostgreSQL', () => {
     const first = await leader();
     h.botUrl = (await followers())[0]?.url;
     await h.command(`now pg-a`);
-    const ts = await parentTs('pg-a');
+    const ts = await parentTs(h, 'pg-a');
     await h.waitFor('chat.postMessage', inThread(ts, /queued/));
     const killedAt = Date.now();
     await killHard(first);
@@ -117,7 +87,7 @@ describe('several replicas on one PostgreSQL', () => {
     await h.sim.step();
     await h.waitFor('chat.postMessage', inThread(ts, /done/));
     await h.waitFor('chat.update', (a) => a.ts === ts && /done/.test(textOf(a)));
-    expect(statusesIn(ts)).toEqual(['queued', 'running', 'done']);
+    expect(statusesIn(h, ts)).toEqual(['queued', 'running', 'done']);
     expect(h.managerRequests('POST', '/backup_agent/backup')).toHaveLength(1);
   });
 

@@ -1,0 +1,60 @@
+import { OPS, textOf, type Args, type Harness } from '../e2e/harness';
+import { delivered } from '../faults/util';
+import { until, type BotProcess } from './bot-process';
+import { httpGet } from './http';
+
+/**
+ * What the process-level replica tests share: three `node dist/main.js` on one PostgreSQL,
+ * found by their /readyz role, and the backup threads they post in.
+ */
+
+export const POLL_MS = 400;
+export const PG = 'pg-orders';
+export const INSTANCES = ['pg-a', 'pg-b', 'pg-c', PG];
+
+export const isCard = (a: Args): boolean => a.channel === OPS.id && a.thread_ts === undefined && /Restore of .* requested/.test(a.text ?? '');
+export const inThread =
+  (ts: string, pattern: RegExp) =>
+  (a: Args): boolean =>
+    a.thread_ts === ts && pattern.test(textOf(a));
+export const parentOf =
+  (instance: string) =>
+  (a: Args): boolean =>
+    a.channel === OPS.id && a.thread_ts === undefined && textOf(a).includes(`Backup of ${instance} `);
+
+export const alive = (bot: BotProcess): boolean => bot.child.exitCode === null && bot.child.signalCode === null;
+
+/** The environment of one replica: the harness's Slack and simulator, `stateDb`, a short poll. */
+export function replicaEnv(h: Harness, stateDb: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...h.env(), STATE_DB: stateDb, POLL_INTERVAL_MS: String(POLL_MS), SLACK_TIMEOUT_MS: '2000', LOG_LEVEL: 'info', ...extra };
+}
+
+/** What the replica's /readyz says it is; undefined when it is gone or does not answer. */
+export async function roleOf(bot: BotProcess): Promise<string | undefined> {
+  if (!alive(bot)) return undefined;
+  try {
+    const res = await httpGet(`${bot.url}/readyz`, 2000);
+    return (JSON.parse(res.text) as { role?: string }).role;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The one leader among `among`, once every one of them answers and exactly one leads. */
+export async function leaderAmong(among: BotProcess[]): Promise<BotProcess> {
+  return until('exactly one leader', async () => {
+    const roles = await Promise.all(among.map(roleOf));
+    const leaders = among.filter((_, i) => roles[i] === 'leader');
+    return leaders.length === 1 && roles.every((r) => r === 'leader' || r === 'follower') ? leaders[0] : undefined;
+  });
+}
+
+/** The status words of the replies in the backup thread `ts`, in the order Slack got them. */
+export const statusesIn = (h: Harness, ts: string): Array<string | undefined> =>
+  delivered(h, 'chat.postMessage', (a) => a.thread_ts === ts).map((a) => /queued|running|done|FAILED/.exec(a.text ?? '')?.[0]);
+
+/** The ts of the parent message of `instance`'s backup thread, once it is posted. */
+export async function parentTs(h: Harness, instance: string): Promise<string> {
+  const parent = await h.waitFor('chat.postMessage', parentOf(instance));
+  return (parent.response as { ts: string }).ts;
+}
