@@ -34,6 +34,8 @@ const Leadership = z.object({
   since: z.union([z.string(), z.number()]).transform(Number),
 });
 
+const LogLine = z.object({ time: z.number() });
+
 let mainJs: string;
 
 beforeAll(() => {
@@ -125,10 +127,12 @@ describe('the leader cut off from PostgreSQL', () => {
     expect(statusesIn(h, ts)).toEqual(['queued', 'running', 'done']);
     expect(writesOf(next as Replica).filter((c) => c.method === 'chat.postMessage')).toHaveLength(2);
 
-    // The old leader stopped on its own and sent nothing from the moment the new one led.
+    // The old leader stepped down on its own before the new one led (both times on this
+    // machine's clock), and sent nothing from that moment on.
+    const steppedDown = LogLine.parse(JSON.parse(await waitForOutput(oldBot, /"msg":"stepped down"/, 1000)));
+    expect(steppedDown.time).toBeLessThan(after.since);
     await waitForOutput(oldBot, /lost the leadership/, 1000);
-    const lateWrites = writesOf(old).filter((c) => c.at >= after.since);
-    expect(lateWrites).toEqual([]);
+    expect(writesOf(old).filter((c) => c.at >= after.since)).toEqual([]);
     const exited = await oldBot.exited;
     expect(exited).toEqual({ code: 1, signal: null });
 
@@ -142,6 +146,7 @@ describe('the leader cut off from PostgreSQL', () => {
     await h.sim.step();
     await h.waitFor('chat.postMessage', inThread(later, /running/));
     await h.sim.step();
+    await h.waitFor('chat.postMessage', inThread(later, /done/));
     await h.waitFor('chat.update', (a) => a.ts === later && /done/.test(textOf(a)));
     expect(statusesIn(h, later)).toEqual(['queued', 'running', 'done']);
     expect(statusesIn(h, ts)).toEqual(['queued', 'running', 'done']);
