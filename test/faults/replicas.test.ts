@@ -1,7 +1,7 @@
-import { ALICE, BOB, CAROL, Harness, textOf, type Args } from '../e2e/harness';
+import { ALICE, BOB, CAROL, Harness, textOf } from '../e2e/harness';
 import { buildForProcessTests } from '../helpers/build';
 import { killHard, reapAll, spawnBot, waitReady, type BotProcess } from '../helpers/bot-process';
-import { alive, inThread, INSTANCES, isCard, leaderAmong, parentTs, PG, POLL_MS, replicaEnv, statusesIn } from '../helpers/replicas';
+import { alive, inThread, INSTANCES, leaderAmong, parentTs, PG, POLL_MS, recordedCard, replicaEnv, statusesIn } from '../helpers/replicas';
 import { freshDatabase } from '../pg/postgres';
 import { delivered, freePort } from './util';
 
@@ -96,8 +96,7 @@ describe('several replicas on one PostgreSQL', () => {
     const backupId = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 86_400_000) });
     h.botUrl = (bots[0] as BotProcess).url;
     await h.command(`restore ${backupId} ${PG} bad migration`, ALICE);
-    const call = await h.waitFor('chat.postMessage', (a) => isCard(a) && textOf(a).includes(`backup ${backupId}`));
-    const card = { ts: (call.response as { ts: string }).ts, blocks: (call.args as Args).blocks ?? [] };
+    const card = await recordedCard(h, backupId);
     const approvers = [BOB, CAROL];
     const clicks = Array.from({ length: 10 }, (_, i) => {
       h.botUrl = (bots[i % 3] as BotProcess).url;
@@ -117,8 +116,7 @@ describe('several replicas on one PostgreSQL', () => {
     const backupId = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 86_400_000) });
     h.botUrl = (await followers())[0]?.url;
     await h.command(`restore ${backupId} ${PG} bad migration`, ALICE);
-    const call = await h.waitFor('chat.postMessage', (a) => isCard(a) && textOf(a).includes(`backup ${backupId}`));
-    const card = { ts: (call.response as { ts: string }).ts, blocks: (call.args as Args).blocks ?? [] };
+    const card = await recordedCard(h, backupId);
     await h.click(card, 'restore_approve', BOB);
     await h.waitFor('chat.update', (a) => a.ts === card.ts && /Restore running/.test(textOf(a)));
     expect(h.managerRequests('POST', RESTORE_POST)).toHaveLength(1);
@@ -126,9 +124,8 @@ describe('several replicas on one PostgreSQL', () => {
     await leader(bots.filter((b) => b !== first));
     await h.sim.step();
     await h.sim.step();
-    // The new leader first waits out the dead one's possible in-flight post (SLACK_TIMEOUT_MS),
-    // then resumes the follow-up: more than the default wait on a loaded machine.
-    await h.waitFor('chat.postMessage', inThread(card.ts, /succeeded/), 25_000);
+    // The new leader may first wait out the dead one's in-flight post (SLACK_TIMEOUT_MS, 2 s).
+    await h.waitFor('chat.postMessage', inThread(card.ts, /succeeded/));
     expect(h.managerRequests('POST', RESTORE_POST)).toHaveLength(1);
     expect(delivered(h, 'chat.postMessage', inThread(card.ts, /succeeded/))).toHaveLength(1);
   });

@@ -58,3 +58,16 @@ export async function parentTs(h: Harness, instance: string): Promise<string> {
   const parent = await h.waitFor('chat.postMessage', parentOf(instance));
   return (parent.response as { ts: string }).ts;
 }
+
+/**
+ * The restore card of `backupId`, once the leader has recorded where it landed. Until then a
+ * click is answered "still being posted; click again", so a test that clicks as soon as
+ * Slack has the card races the leader. The leader asks for the card's link right after it
+ * stored its ts: that call is the sign.
+ */
+export async function recordedCard(h: Harness, backupId: number): Promise<{ ts: string; blocks: unknown[] }> {
+  const call = await h.waitFor('chat.postMessage', (a) => isCard(a) && textOf(a).includes(`backup ${backupId}`));
+  const ts = (call.response as { ts: string }).ts;
+  await h.waitFor('chat.getPermalink', (a) => a.message_ts === ts);
+  return { ts, blocks: (call.args as Args).blocks ?? [] };
+}
