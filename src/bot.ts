@@ -61,8 +61,8 @@ export interface BotOptions {
   leadership?: Partial<Pick<PgLeadershipOptions, 'retryMs' | 'heartbeatMs' | 'heartbeatTimeoutMs' | 'leaseMs'>>;
   /**
    * This replica was the leader and lost it (its lock connection failed). It has stopped acting
-   * already (fenced); the default stops the bot, and main exits so that a restart rejoins as a
-   * follower, the way Kubernetes' own controllers do.
+   * already (fenced); the default stops the bot. main passes its own: stop, then exit with
+   * status 1 so that the restart rejoins as a follower, the way Kubernetes' own controllers do.
    */
   onLeadershipLost?: () => void;
 }

@@ -29,12 +29,38 @@ async function main(): Promise<void> {
   const destination = boundedDestination(process.stdout);
   const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config), destination });
   installCrashPolicy(process, logger);
-  const running = config.mode === 'sandbox' ? await startSandbox(config, logger) : await startBot({ config, logger });
+  // A replica that lost its leadership stops; status 1 asks the supervisor for the restart
+  // that rejoins as a follower (a clean 0 would leave one replica fewer under on-failure policies).
+  let leadershipLost = false;
+  let onLeadershipLost = (): void => {
+    leadershipLost = true;
+  };
+  const running =
+    config.mode === 'sandbox' ? await startSandbox(config, logger) : await startBot({ config, logger, onLeadershipLost: () => onLeadershipLost() });
 
   // Exits after a bounded wait for stdout; a stalled log reader must not keep the process alive.
   const exit = (code: number) => {
     void destination.flush(FINAL_FLUSH_MS).then(() => process.exit(code));
   };
+  // Whatever part of the stop hangs (a manager that never answers a close, say), the promise
+  // of a bounded shutdown holds.
+  const shutDown = (drainMs: number, code: number): void => {
+    const deadline = setTimeout(() => {
+      logger.error({ afterMs: drainMs + STOP_MARGIN_MS }, 'shutdown did not finish in time: exiting');
+      killRemainingCommands();
+      exit(1);
+    }, drainMs + STOP_MARGIN_MS);
+    deadline.unref();
+    running
+      .stop({ drainMs })
+      .then(() => exit(code))
+      .catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        exit(1);
+      });
+  };
+  onLeadershipLost = () => shutDown(0, 1);
+  if (leadershipLost) onLeadershipLost();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
@@ -44,21 +70,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     logger.info({ signal }, 'shutting down');
-    // Whatever part of the stop hangs (a manager that never answers a close, say), the
-    // promise of a bounded shutdown holds.
-    const deadline = setTimeout(() => {
-      logger.error({ afterMs: DRAIN_MS + STOP_MARGIN_MS }, 'shutdown did not finish in time: exiting');
-      killRemainingCommands();
-      exit(1);
-    }, DRAIN_MS + STOP_MARGIN_MS);
-    deadline.unref();
-    running
-      .stop({ drainMs: DRAIN_MS })
-      .then(() => exit(0))
-      .catch((err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        exit(1);
-      });
+    shutDown(DRAIN_MS, 0);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

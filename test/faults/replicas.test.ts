@@ -1,7 +1,7 @@
-import { ALICE, BOB, CAROL, Harness, OPS, textOf, type Args } from '../e2e/harness';
+import { ALICE, BOB, CAROL, type Harness, textOf } from '../e2e/harness';
 import { buildForProcessTests } from '../helpers/build';
-import { killHard, type BotProcess } from '../helpers/bot-process';
-import { Replicas } from '../helpers/replicas';
+import { killHard, reapAll, type BotProcess } from '../helpers/bot-process';
+import { inThread, INSTANCES, parentTs, PG, POLL_MS, recordedCard, Replicas, statusesIn } from '../helpers/replicas';
 import { delivered } from './util';
 
 /**
@@ -10,13 +10,7 @@ import { delivered } from './util';
  * nothing is posted or sent twice.
  */
 
-const POLL_MS = 400;
-const PG = 'pg-orders';
-const INSTANCES = ['pg-a', 'pg-b', 'pg-c', PG];
 const RESTORE_POST = '/backup_agent/restores';
-const isCard = (a: Args) => a.channel === OPS.id && a.thread_ts === undefined && /Restore of .* requested/.test(a.text ?? '');
-const inThread = (ts: string, pattern: RegExp) => (a: Args) => a.thread_ts === ts && pattern.test(textOf(a));
-const parentOf = (instance: string) => (a: Args) => a.channel === OPS.id && a.thread_ts === undefined && textOf(a).includes(`Backup of ${instance} `);
 
 let mainJs: string;
 
@@ -25,29 +19,23 @@ beforeAll(() => {
 }, 120_000);
 
 describe('several replicas on one PostgreSQL', () => {
-  let replicas: Replicas | undefined;
+  let r: Replicas | undefined;
   let h: Harness;
   let bots: BotProcess[] = [];
 
   async function start(): Promise<void> {
-    replicas = await Replicas.start({ mainJs, pollMs: POLL_MS, simulator: { instances: INSTANCES } });
-    ({ h, bots } = replicas);
+    r = await Replicas.start({ mainJs, pollMs: POLL_MS, simulator: { instances: INSTANCES } });
+    h = r.h;
+    bots = r.bots;
   }
 
-  const leader = (among?: BotProcess[]): Promise<BotProcess> => (replicas as Replicas).leader(among);
-  const followers = (): Promise<BotProcess[]> => (replicas as Replicas).followers();
+  const leader = (among?: BotProcess[]): Promise<BotProcess> => (r as Replicas).leader(among);
+  const followers = (): Promise<BotProcess[]> => (r as Replicas).followers();
 
   afterEach(async () => {
-    await replicas?.close();
-    replicas = undefined;
+    await (r ? r.close() : reapAll());
+    r = undefined;
   });
-
-  const statusesIn = (ts: string) => delivered(h, 'chat.postMessage', (a) => a.thread_ts === ts).map((a) => /queued|running|done|FAILED/.exec(a.text ?? '')?.[0]);
-
-  async function parentTs(instance: string): Promise<string> {
-    const parent = await h.waitFor('chat.postMessage', parentOf(instance));
-    return (parent.response as { ts: string }).ts;
-  }
 
   it('commands spread over all three: each backup is tracked once, each transition posted once, one backup POST each', async () => {
     await start();
@@ -55,7 +43,7 @@ describe('several replicas on one PostgreSQL', () => {
     for (const [i, instance] of ['pg-a', 'pg-b', 'pg-c'].entries()) {
       h.botUrl = (bots[i] as BotProcess).url;
       expect((await h.command(`now ${instance}`)).status).toBe(200);
-      const ts = await parentTs(instance);
+      const ts = await parentTs(h, instance);
       await h.waitFor('chat.postMessage', inThread(ts, /queued/));
       threads.push(ts);
     }
@@ -65,7 +53,7 @@ describe('several replicas on one PostgreSQL', () => {
     for (const ts of threads) await h.waitFor('chat.postMessage', inThread(ts, /done/));
     // A later event on the same threads: the edits that follow the last reply have gone out too.
     for (const ts of threads) await h.waitFor('chat.update', (a) => a.ts === ts && /done/.test(textOf(a)));
-    for (const ts of threads) expect(statusesIn(ts)).toEqual(['queued', 'running', 'done']);
+    for (const ts of threads) expect(statusesIn(h, ts)).toEqual(['queued', 'running', 'done']);
     expect(h.managerRequests('POST', '/backup_agent/backup')).toHaveLength(3);
   });
 
@@ -74,7 +62,7 @@ describe('several replicas on one PostgreSQL', () => {
     const first = await leader();
     h.botUrl = (await followers())[0]?.url;
     await h.command(`now pg-a`);
-    const ts = await parentTs('pg-a');
+    const ts = await parentTs(h, 'pg-a');
     await h.waitFor('chat.postMessage', inThread(ts, /queued/));
     const killedAt = Date.now();
     await killHard(first);
@@ -86,7 +74,7 @@ describe('several replicas on one PostgreSQL', () => {
     await h.sim.step();
     await h.waitFor('chat.postMessage', inThread(ts, /done/));
     await h.waitFor('chat.update', (a) => a.ts === ts && /done/.test(textOf(a)));
-    expect(statusesIn(ts)).toEqual(['queued', 'running', 'done']);
+    expect(statusesIn(h, ts)).toEqual(['queued', 'running', 'done']);
     expect(h.managerRequests('POST', '/backup_agent/backup')).toHaveLength(1);
   });
 
@@ -95,8 +83,7 @@ describe('several replicas on one PostgreSQL', () => {
     const backupId = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 86_400_000) });
     h.botUrl = (bots[0] as BotProcess).url;
     await h.command(`restore ${backupId} ${PG} bad migration`, ALICE);
-    const call = await h.waitFor('chat.postMessage', (a) => isCard(a) && textOf(a).includes(`backup ${backupId}`));
-    const card = { ts: (call.response as { ts: string }).ts, blocks: (call.args as Args).blocks ?? [] };
+    const card = await recordedCard(h, backupId);
     const approvers = [BOB, CAROL];
     const clicks = Array.from({ length: 10 }, (_, i) => {
       h.botUrl = (bots[i % 3] as BotProcess).url;
@@ -116,8 +103,7 @@ describe('several replicas on one PostgreSQL', () => {
     const backupId = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 86_400_000) });
     h.botUrl = (await followers())[0]?.url;
     await h.command(`restore ${backupId} ${PG} bad migration`, ALICE);
-    const call = await h.waitFor('chat.postMessage', (a) => isCard(a) && textOf(a).includes(`backup ${backupId}`));
-    const card = { ts: (call.response as { ts: string }).ts, blocks: (call.args as Args).blocks ?? [] };
+    const card = await recordedCard(h, backupId);
     await h.click(card, 'restore_approve', BOB);
     await h.waitFor('chat.update', (a) => a.ts === card.ts && /Restore running/.test(textOf(a)));
     expect(h.managerRequests('POST', RESTORE_POST)).toHaveLength(1);
@@ -125,9 +111,8 @@ describe('several replicas on one PostgreSQL', () => {
     await leader(bots.filter((b) => b !== first));
     await h.sim.step();
     await h.sim.step();
-    // The new leader first waits out the dead one's possible in-flight post (SLACK_TIMEOUT_MS),
-    // then resumes the follow-up: more than the default wait on a loaded machine.
-    await h.waitFor('chat.postMessage', inThread(card.ts, /succeeded/), 25_000);
+    // The new leader may first wait out the dead one's in-flight post (SLACK_TIMEOUT_MS, 2 s).
+    await h.waitFor('chat.postMessage', inThread(card.ts, /succeeded/));
     expect(h.managerRequests('POST', RESTORE_POST)).toHaveLength(1);
     expect(delivered(h, 'chat.postMessage', inThread(card.ts, /succeeded/))).toHaveLength(1);
   });

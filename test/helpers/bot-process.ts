@@ -57,6 +57,33 @@ export async function waitReady(bot: BotProcess): Promise<void> {
   });
 }
 
+/** Resolves with the first output line matching `pattern` (already written or still to come). */
+export function waitForOutput(bot: BotProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  // Whole lines only: the last piece may be a line still being written.
+  const match = (): string | undefined => bot.output.join('').split('\n').slice(0, -1).find((line) => pattern.test(line));
+  const now = match();
+  if (now !== undefined) return Promise.resolve(now);
+  const streams = [bot.child.stdout, bot.child.stderr].filter((s) => s !== null);
+  return new Promise<string>((resolve, reject) => {
+    const check = (): void => {
+      const line = match();
+      if (line === undefined) return;
+      cleanup();
+      resolve(line);
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`no output line of ${bot.url} matching ${pattern} within ${timeoutMs} ms:\n${bot.output.join('').slice(-2000)}`));
+    }, timeoutMs);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      for (const s of streams) s.off('data', check);
+    };
+    // Registered after spawnBot's own listener, so the chunk is in `output` when this runs.
+    for (const s of streams) s.on('data', check);
+  });
+}
+
 /** SIGKILL: no shutdown handler runs, nothing is drained or flushed. */
 export async function killHard(bot: BotProcess): Promise<void> {
   if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');

@@ -1,7 +1,77 @@
-import { Harness, type HarnessOptions } from '../e2e/harness';
+import { Harness, OPS, textOf, type Args, type HarnessOptions } from '../e2e/harness';
+import { delivered } from '../faults/util';
 import { freshDatabase } from '../pg/postgres';
 import { reapAll, spawnBot, until, waitReady, type BotProcess } from './bot-process';
 import { freePort, httpGet } from './http';
+
+/**
+ * What the process-level replica tests share: three `node dist/main.js` on one PostgreSQL,
+ * found by their /readyz role, and the backup threads they post in.
+ */
+
+export const POLL_MS = 400;
+export const PG = 'pg-orders';
+export const INSTANCES = ['pg-a', 'pg-b', 'pg-c', PG];
+
+export const isCard = (a: Args): boolean => a.channel === OPS.id && a.thread_ts === undefined && /Restore of .* requested/.test(a.text ?? '');
+export const inThread =
+  (ts: string, pattern: RegExp) =>
+  (a: Args): boolean =>
+    a.thread_ts === ts && pattern.test(textOf(a));
+export const parentOf =
+  (instance: string) =>
+  (a: Args): boolean =>
+    a.channel === OPS.id && a.thread_ts === undefined && textOf(a).includes(`Backup of ${instance} `);
+
+export const alive = (bot: BotProcess): boolean => bot.child.exitCode === null && bot.child.signalCode === null;
+
+/** The environment of one replica: the harness's Slack and simulator, `stateDb`, a short poll. */
+export function replicaEnv(h: Harness, stateDb: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...h.env(), STATE_DB: stateDb, POLL_INTERVAL_MS: String(POLL_MS), SLACK_TIMEOUT_MS: '2000', LOG_LEVEL: 'info', ...extra };
+}
+
+/** What the replica's /readyz says it is; undefined when it is gone or does not answer. */
+export async function roleOf(bot: BotProcess): Promise<string | undefined> {
+  if (!alive(bot)) return undefined;
+  try {
+    const res = await httpGet(`${bot.url}/readyz`, 2000);
+    return (JSON.parse(res.text) as { role?: string }).role;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The one leader among `among`, once every one of them answers and exactly one leads. */
+export async function leaderAmong(among: BotProcess[]): Promise<BotProcess> {
+  return until('exactly one leader', async () => {
+    const roles = await Promise.all(among.map(roleOf));
+    const leaders = among.filter((_, i) => roles[i] === 'leader');
+    return leaders.length === 1 && roles.every((r) => r === 'leader' || r === 'follower') ? leaders[0] : undefined;
+  });
+}
+
+/** The status words of the replies in the backup thread `ts`, in the order Slack got them. */
+export const statusesIn = (h: Harness, ts: string): Array<string | undefined> =>
+  delivered(h, 'chat.postMessage', (a) => a.thread_ts === ts).map((a) => /queued|running|done|FAILED/.exec(a.text ?? '')?.[0]);
+
+/** The ts of the parent message of `instance`'s backup thread, once it is posted. */
+export async function parentTs(h: Harness, instance: string): Promise<string> {
+  const parent = await h.waitFor('chat.postMessage', parentOf(instance));
+  return (parent.response as { ts: string }).ts;
+}
+
+/**
+ * The restore card of `backupId`, once the leader has recorded where it landed. Until then a
+ * click is answered "still being posted; click again", so a test that clicks as soon as
+ * Slack has the card races the leader. The leader asks for the card's link right after it
+ * stored its ts: that call is the sign.
+ */
+export async function recordedCard(h: Harness, backupId: number): Promise<{ ts: string; blocks: unknown[] }> {
+  const call = await h.waitFor('chat.postMessage', (a) => isCard(a) && textOf(a).includes(`backup ${backupId}`));
+  const ts = (call.response as { ts: string }).ts;
+  await h.waitFor('chat.getPermalink', (a) => a.message_ts === ts);
+  return { ts, blocks: (call.args as Args).blocks ?? [] };
+}
 
 export interface ReplicasOptions {
   /** The compiled bot (buildForProcessTests). */
@@ -38,7 +108,7 @@ export class Replicas {
 
   /** One more replica, once it is ready. */
   async launch(): Promise<BotProcess> {
-    const env = { ...this.h.env(), STATE_DB: this.url, POLL_INTERVAL_MS: String(this.options.pollMs), SLACK_TIMEOUT_MS: '2000', LOG_LEVEL: 'info', ...this.options.env };
+    const env = replicaEnv(this.h, this.url, { POLL_INTERVAL_MS: String(this.options.pollMs), ...this.options.env });
     const bot = spawnBot(this.options.mainJs, env, await freePort());
     this.bots.push(bot);
     await waitReady(bot);
@@ -47,11 +117,7 @@ export class Replicas {
 
   /** The one leader among the live replicas, once there is exactly one. */
   async leader(among: BotProcess[] = this.bots): Promise<BotProcess> {
-    return until('exactly one leader', async () => {
-      const roles = await Promise.all(among.map(roleOf));
-      const leaders = among.filter((_, i) => roles[i] === 'leader');
-      return leaders.length === 1 && roles.every((r) => r === 'leader' || r === 'follower') ? leaders[0] : undefined;
-    });
+    return leaderAmong(among);
   }
 
   /** The live replicas that do not lead. */
@@ -63,18 +129,5 @@ export class Replicas {
   async close(): Promise<void> {
     await reapAll();
     await this.h.close();
-  }
-}
-
-const alive = (bot: BotProcess): boolean => bot.child.exitCode === null && bot.child.signalCode === null;
-
-/** What the replica's /readyz says it is; undefined when it is gone or does not answer. */
-export async function roleOf(bot: BotProcess): Promise<string | undefined> {
-  if (!alive(bot)) return undefined;
-  try {
-    const res = await httpGet(`${bot.url}/readyz`, 2000);
-    return (JSON.parse(res.text) as { role?: string }).role;
-  } catch {
-    return undefined;
   }
 }
