@@ -78,7 +78,7 @@ describe('HomeService with its openers in the store', () => {
       reader,
       api: {},
       store,
-      config: { watchInstances: [PG], allowedInstances: [], defaultInstance: PG, staleAfterHours: 26, notifyChannel: undefined },
+      config: { watchInstances: [PG], allowedInstances: [], defaultInstance: PG, staleAfterHours: 26, notifyChannel: undefined, watchIntervalMs: 60_000 },
       logger: pino({ level: 'silent' }),
       publish,
       minIntervalMs: BOUND_MS,
