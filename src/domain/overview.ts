@@ -36,6 +36,8 @@ export interface InstanceOverview {
   watched: boolean;
   /** When the shown state was read; undefined: not read yet (instances outside WATCH_INSTANCES). */
   readAt: number | undefined;
+  /** Read, and not read again for longer than the watch cadence explains: what is shown may be out of date. */
+  readLate: boolean;
   lastGood: { id: number; name: string | null; size: number | null; at: number } | undefined;
   lastFailure: { id: number; name: string | null; at: number | null; msg: string | null } | undefined;
   /** Watched instances only: whether the staleness alarm is raised. */
@@ -46,7 +48,14 @@ export interface InstanceOverview {
 }
 
 export interface Overview {
-  manager: { up: boolean | undefined; since: number | undefined; generation: 'legacy' | 'rest' | 'unknown' };
+  manager: {
+    up: boolean | undefined;
+    since: number | undefined;
+    generation: 'legacy' | 'rest' | 'unknown';
+    /** The newest read of any instance shown; late like an instance's. */
+    readAt: number | undefined;
+    readLate: boolean;
+  };
   staleAfterHours: number;
   instances: InstanceOverview[];
 }

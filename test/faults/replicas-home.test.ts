@@ -6,7 +6,7 @@ import { Replicas } from '../helpers/replicas';
 /**
  * The App Home with replicas on one PostgreSQL: whichever replica Slack hands `app_home_opened`
  * to, the person gets the leader's view (the only replica that reads), and its refreshes, also
- * from a leader that took over.
+ * from a leader that took over. And `/pgbackup status` on any replica shows the leader's read.
  */
 
 const POLL_MS = 400;
@@ -74,5 +74,18 @@ describe('App Home with several replicas on one PostgreSQL', () => {
     await r.leader(r.bots.filter((b) => b !== first));
     await failBackup();
     for (const p of publishes()) expect(p).toContain(READ_SIZE);
+  });
+
+  it("/pgbackup status handed to a follower shows the leader's read, the manager's health and when it was read", async () => {
+    const r = await start();
+    const follower = (await r.followers())[0] as BotProcess;
+    h.botUrl = follower.url;
+    const { status, ack } = await h.command('status');
+    expect(status).toBe(200);
+    const text = JSON.stringify(ack);
+    // The watched instance as the leader read it (the default one, not watched, is read by nobody).
+    expect(text).toContain(`*\`${PG}\`* · :white_check_mark: backed up\\nRead <!date^`);
+    expect(text).toContain(READ_SIZE);
+    expect(text).toMatch(/\*Backup Manager:\* :large_green_circle: reachable .*\\nRead <!date\^\d+\^/);
   });
 });

@@ -9,13 +9,14 @@ function input(over: Partial<OverviewInput> = {}): OverviewInput {
     instances: ['a9s-pg'],
     watched: new Set(['a9s-pg']),
     latest: new Map(),
-    health: { up: true, at: NOW },
+    health: { up: true, since: NOW },
     generation: 'rest',
     staleAfterHours: 26,
     staleness: [],
     activeTasks: [],
     requests: [],
     now: NOW,
+    lateAfterMs: 180_000,
     link: () => undefined,
     ...over,
   };
@@ -52,5 +53,38 @@ describe('App Home renderer', () => {
     const text = JSON.stringify(renderHomeView(o, undefined));
     expect(text).toContain('1 approval missing');
     expect(text).toContain('<https://example.slack.com/archives/C0OPS/p12|request>');
+  });
+
+  describe('read times', () => {
+    const view = { id: 1, instanceGuid: 'a9s-pg', guid: null, backups: [backup(1, 'done', '2026-11-30T10:00:00Z')], restores: [] };
+    const readAt = (at: number, now = NOW) => buildOverview(input({ latest: new Map([['a9s-pg', { view, at }]]), now }));
+    const date = (at: number) => `<!date^${Math.floor(at / 1000)}^`;
+
+    it('the status message always says when each instance and the manager were last read', () => {
+      const text = JSON.stringify(renderOverviewMessage(readAt(NOW - 30_000)));
+      expect(text).toContain(`Read ${date(NOW - 30_000)}`);
+      expect(text.split(`Read ${date(NOW - 30_000)}`)).toHaveLength(3);
+      expect(text).not.toContain('out of date');
+    });
+
+    it('the Home leaves a fresh read time out (a new read alone is not published again), and shows a late one', () => {
+      const fresh = JSON.stringify(renderHomeView(readAt(NOW - 30_000), undefined));
+      expect(fresh).toBe(JSON.stringify(renderHomeView(readAt(NOW - 90_000), undefined)));
+      expect(fresh).not.toContain(date(NOW - 30_000));
+
+      const late = readAt(NOW - 180_001);
+      expect(late.instances[0]?.readLate).toBe(true);
+      const text = JSON.stringify(renderHomeView(late, undefined));
+      expect(text).toContain(`:warning: Last read ${date(NOW - 180_001)}`);
+      expect(text).toContain('may be out of date');
+      // Late by the same read: the same view, so it is not published again while no read comes.
+      expect(JSON.stringify(renderHomeView(readAt(NOW - 180_001, NOW + 600_000), undefined))).toBe(text);
+    });
+
+    it('says nothing of read times for instances not read', () => {
+      const o = buildOverview(input());
+      expect(o.manager).toMatchObject({ readAt: undefined, readLate: false });
+      expect(JSON.stringify(renderOverviewMessage(o))).not.toMatch(/Read <!date|Last read/);
+    });
   });
 });

@@ -20,10 +20,23 @@ function thread(ref: ThreadRef | undefined, label: string): string {
   return ` · <${ref.link}|${label}>`;
 }
 
-function managerLine(o: Overview): string {
-  const { up, since, generation } = o.manager;
+/**
+ * When to say when a view was read: 'always' (a message, rendered once), or only when it is
+ * late (the Home, published again when what it shows changes: a read time would change it at
+ * every read; a late one stays put, and Slack counts its age on the reader's screen).
+ */
+export type ReadTimes = 'always' | 'late';
+
+function readLine(at: number | undefined, late: boolean, readTimes: ReadTimes): string | undefined {
+  if (at === undefined || (!late && readTimes === 'late')) return undefined;
+  return late ? `:warning: Last read ${ago(at)}, none since: this may be out of date` : `Read ${ago(at)}`;
+}
+
+function managerLine(o: Overview, readTimes: ReadTimes): string {
+  const { up, since, generation, readAt, readLate } = o.manager;
   const state = up === undefined ? ':grey_question: not read yet' : up ? ':large_green_circle: reachable' : `:red_circle: *unreachable*${since ? ` since ${ago(since)}` : ''}`;
-  return `*Backup Manager:* ${state} · API generation: ${code(generation)}`;
+  const read = readLine(readAt, readLate, readTimes);
+  return `*Backup Manager:* ${state} · API generation: ${code(generation)}${read ? `\n${read}` : ''}`;
 }
 
 function statusOf(i: InstanceOverview, staleAfterHours: number): string {
@@ -33,8 +46,10 @@ function statusOf(i: InstanceOverview, staleAfterHours: number): string {
   return ':grey_question: no good backup seen';
 }
 
-function instanceText(i: InstanceOverview, staleAfterHours: number): string {
+function instanceText(i: InstanceOverview, staleAfterHours: number, readTimes: ReadTimes): string {
   const lines = [`*${code(i.instance)}* · ${statusOf(i, staleAfterHours)}`];
+  const read = readLine(i.readAt, i.readLate, readTimes);
+  if (read) lines.push(read);
   if (i.readAt !== undefined) {
     lines.push(
       i.lastGood
@@ -55,27 +70,26 @@ function instanceText(i: InstanceOverview, staleAfterHours: number): string {
   return lines.join('\n');
 }
 
-function instanceBlocks(i: InstanceOverview, o: Overview, channel: string | undefined): Block[] {
+function instanceBlocks(i: InstanceOverview, o: Overview, channel: string | undefined, readTimes: ReadTimes): Block[] {
   const value = homeButtonValue(i.instance, channel);
   return [
-    section(instanceText(i, o.staleAfterHours)),
+    section(instanceText(i, o.staleAfterHours, readTimes)),
     actions(`home:${i.instance}`.slice(0, 255), [
       button({ text: 'Back up now', actionId: HOME_BACKUP_ACTION, value, style: 'primary', accessibilityLabel: `Back up ${i.instance} now` }),
       button({ text: 'List', actionId: HOME_LIST_ACTION, value, accessibilityLabel: `List the backups of ${i.instance}` }),
     ]),
-    // No read time here: it would change the view (and publish it again) on every read.
     ...(i.watched ? [context('Watched: failures and staleness are announced in the notify channel')] : []),
     divider(),
   ];
 }
 
 /** The blocks of the overview; instances that do not fit in `maxBlocks` are named, not dropped silently. */
-export function renderOverviewBlocks(o: Overview, options: { channel?: string | undefined; maxBlocks: number }): Block[] {
-  const blocks: Block[] = [header('pgbackup: backups at a glance'), section(managerLine(o)), divider()];
+export function renderOverviewBlocks(o: Overview, options: { channel?: string | undefined; maxBlocks: number; readTimes: ReadTimes }): Block[] {
+  const blocks: Block[] = [header('pgbackup: backups at a glance'), section(managerLine(o, options.readTimes)), divider()];
   const reserve = 1;
   let shown = 0;
   for (const i of o.instances) {
-    const next = instanceBlocks(i, o, options.channel);
+    const next = instanceBlocks(i, o, options.channel, options.readTimes);
     if (blocks.length + next.length > options.maxBlocks - reserve) break;
     blocks.push(...next);
     shown++;
@@ -87,12 +101,12 @@ export function renderOverviewBlocks(o: Overview, options: { channel?: string | 
 
 /** The Home tab of one person (views.publish). */
 export function renderHomeView(o: Overview, channel: string | undefined): { type: 'home'; blocks: Block[] } {
-  return { type: 'home', blocks: renderOverviewBlocks(o, { channel, maxBlocks: HOME_MAX_BLOCKS }) };
+  return { type: 'home', blocks: renderOverviewBlocks(o, { channel, maxBlocks: HOME_MAX_BLOCKS, readTimes: 'late' }) };
 }
 
-/** `/pgbackup status` with no instance: the same overview, ephemeral. */
+/** `/pgbackup status` with no instance: the same overview, ephemeral, with the time of each read. */
 export function renderOverviewMessage(o: Overview): SlackMessage {
   const stale = o.instances.filter((i) => i.stale === true).map((i) => i.instance);
   const text = `Backups at a glance: ${o.instances.length} instance(s)${stale.length > 0 ? `, stale: ${stale.join(', ')}` : ''}`;
-  return message(escapeMrkdwn(text), renderOverviewBlocks(o, { maxBlocks: 50 }));
+  return message(escapeMrkdwn(text), renderOverviewBlocks(o, { maxBlocks: 50, readTimes: 'always' }));
 }

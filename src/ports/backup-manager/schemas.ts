@@ -131,3 +131,26 @@ export type RestoreResponse = z.output<typeof RestoreResponseSchema>;
 
 export const ErrorBodySchema = z.object({ error: z.string().optional(), description: z.string().optional() });
 
+
+/**
+ * An instance view back in the manager's words: what InstanceViewSchema reads as the same
+ * view. A view kept in the store is written so, and read back through the one schema of the
+ * edge (a row written by another version is checked like an answer of the manager).
+ */
+export function instanceViewToWire(v: InstanceView): z.input<typeof InstanceViewSchema> {
+  const task = (t: BackupAgentTask) => ({ id: t.id, task_id: t.taskId, status: t.rawStatus, msg: t.msg, created_at: t.createdAt, updated_at: t.updatedAt });
+  return {
+    id: v.id,
+    instance_id: v.instanceGuid,
+    guid: v.guid,
+    backups: v.backups.map((b) => ({
+      id: b.id,
+      backup_id: b.backupName,
+      instance_id: b.instanceId,
+      size: b.size,
+      is_downloadable: b.downloadable,
+      backup_agent_task: b.task ? task(b.task) : null,
+    })),
+    restores: v.restores.map((r) => ({ id: r.id, instance_id: r.instanceId, backup_id: r.backupId, backup_agent_tasks: r.tasks.map(task) })),
+  };
+}

@@ -7,6 +7,7 @@ import type { SqlDb } from './sql/sql-db';
 import { describePgOpenError, isPostgresUrl } from './state-target';
 import { WatchRepo } from './failures';
 import { HomeOpenersRepo } from './home-openers';
+import { InstanceReadsRepo } from './instance-reads';
 import { IntentsRepo } from './intents';
 import { OutboxJobsRepo } from './outbox-jobs';
 import { RestoresRepo } from './restores';
@@ -17,6 +18,7 @@ import { TasksRepo } from './tasks';
 export * from './audit';
 export * from './failures';
 export * from './home-openers';
+export * from './instance-reads';
 export * from './intents';
 export * from './outbox-jobs';
 export * from './restores';
@@ -43,6 +45,7 @@ export interface Store {
   readonly intents: IntentsRepo;
   readonly staleness: StalenessRepo;
   readonly homeOpeners: HomeOpenersRepo;
+  readonly reads: InstanceReadsRepo;
   /**
    * Proves the store can still take a write: writes a row that needs fresh pages (about what
    * tracking a backup takes), so a full disk (SQLITE_FULL) or a locked or read-only file throws
@@ -85,6 +88,7 @@ export function openStore(target: string, options: StoreOptions = {}): Store {
     intents: new IntentsRepo(db),
     staleness: new StalenessRepo(db),
     homeOpeners: new HomeOpenersRepo(db),
+    reads: new InstanceReadsRepo(db),
     probeWrite,
     transaction: <T>(fn: () => T): T => db.transaction(fn),
     close: () => {

@@ -163,6 +163,18 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX home_openers_opened_at ON home_openers (opened_at);
   `,
+  `
+  CREATE TABLE instance_reads (
+    instance TEXT   PRIMARY KEY,
+    view     TEXT   NOT NULL,
+    read_at  BIGINT NOT NULL
+  );
+  CREATE TABLE manager_health (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    up    BIGINT  NOT NULL,
+    since BIGINT  NOT NULL
+  );
+  `,
 ];
 
 /** Any fixed number: the lock that lets one replica at a time migrate. */

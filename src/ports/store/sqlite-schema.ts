@@ -198,6 +198,21 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX home_openers_opened_at ON home_openers (opened_at);
   `,
+  // What the leader read, for the overview on every replica (`/pgbackup status` may reach a
+  // follower): per watched instance the latest view, in the manager's JSON, and when it was
+  // read; and the manager's health (1 reachable, 0 not) since when.
+  `
+  CREATE TABLE instance_reads (
+    instance TEXT    PRIMARY KEY,
+    view     TEXT    NOT NULL,
+    read_at  INTEGER NOT NULL
+  );
+  CREATE TABLE manager_health (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    up    INTEGER NOT NULL,
+    since INTEGER NOT NULL
+  );
+  `,
 ];
 
 export interface OpenOptions {

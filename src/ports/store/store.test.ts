@@ -6,6 +6,7 @@ import { openStore, InstanceLockedError, type Store, type NewRestoreRequest } fr
 import { openSqlite, schemaVersion, migrate } from './sqlite-schema';
 import { MIGRATIONS_PG, pgSchemaVersion } from './pg-schema';
 import { freshDatabase } from '../../../test/pg/postgres';
+import { InstanceViewSchema, instanceViewToWire } from '../backup-manager/schemas';
 
 const request = (over: Partial<NewRestoreRequest> = {}): NewRestoreRequest => ({
   instance: 'a9s-pg',
@@ -22,6 +23,27 @@ const request = (over: Partial<NewRestoreRequest> = {}): NewRestoreRequest => ({
   createdAt: 1000,
   expiresAt: 5000,
   ...over,
+});
+
+/**
+ * A view as the manager may send it: statuses the bot does not know (also not as a string), a
+ * message that is JSON, a restore with its task in the singular form, a backup without a task.
+ */
+const MANAGER_VIEW = InstanceViewSchema.parse({
+  id: 38,
+  instance_id: 'a9s-pg',
+  guid: 'd1b2c3',
+  backups: [
+    { id: 148, backup_id: 'a9s-pg-1542859215559', instance_id: 38, size: 44985152, is_downloadable: true, backup_agent_task: { id: 1, task_id: 9, status: ' Done ', msg: null, created_at: '2018-11-22T04:00:15.718Z', updated_at: '2018-11-22T04:01:00.000Z' } },
+    { id: 151, backup_id: 'a9s-pg-1542999999999', size: null, backup_agent_task: { id: 2, status: 'failed', msg: { error: 'pg_dump: disk full' }, created_at: '2018-11-24T23:33:20.000Z' } },
+    { id: 152, backup_agent_task: { status: 5 } },
+    { id: 153, backup_agent_task: { status: 'paused-ish' } },
+    { id: 154 },
+  ],
+  restores: [
+    { id: 3, instance_id: 38, backup_id: 148, backup_agent_tasks: [{ id: 4, status: 'done', created_at: '2018-11-25T00:00:00.000Z' }], backup_agent_task: { id: 5, status: 'running', created_at: '2018-11-26T00:00:00.000Z' } },
+    { id: 4, backup_id: 'a9s-pg-1542859215559' },
+  ],
 });
 
 /** The one store suite, run on both backends: the repositories are the same code on each. */
@@ -193,6 +215,48 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
       expect(store.homeOpeners.prune(200)).toBe(0);
       expect(store.homeOpeners.since(0).map((o) => o.user)).toEqual(['U0BOB', 'U0CAROL']);
     });
+  });
+
+  describe("what the leader read (the overview's source on every replica)", () => {
+    it('keeps the latest view of each instance and its read time, the same view when read back', () => {
+      expect(store.reads.all()).toEqual([]);
+      store.reads.put('a9s-pg', MANAGER_VIEW, 100);
+      store.reads.put('pg-orders', InstanceViewSchema.parse({ id: 7, instance_id: 'pg-orders' }), 150);
+      const later = InstanceViewSchema.parse({ id: 38, instance_id: 'a9s-pg', backups: [{ id: 152, backup_agent_task: { status: 'running' } }] });
+      store.reads.put('a9s-pg', later, 200);
+      expect(store.reads.all()).toEqual([
+        { instance: 'a9s-pg', view: later, at: 200 },
+        { instance: 'pg-orders', view: { id: 7, instanceGuid: 'pg-orders', guid: null, backups: [], restores: [] }, at: 150 },
+      ]);
+      store.reads.put('a9s-pg', MANAGER_VIEW, 300);
+      expect(store.reads.all()[0]).toEqual({ instance: 'a9s-pg', view: MANAGER_VIEW, at: 300 });
+    });
+
+    it('reads a row the schema refuses, or that is no JSON, as no view (its read time kept)', () => {
+      const put = store.db.prepare('INSERT INTO instance_reads (instance, view, read_at) VALUES (?, ?, ?)');
+      put.run('a9s-pg', JSON.stringify({ id: 'thirty-eight', instance_id: 'a9s-pg' }), 10);
+      put.run('pg-orders', '{"id": 7, "instance_id": "pg-or', 20);
+      store.reads.put('pg-good', MANAGER_VIEW, 30);
+      expect(store.reads.all()).toEqual([
+        { instance: 'a9s-pg', view: undefined, at: 10 },
+        { instance: 'pg-good', view: MANAGER_VIEW, at: 30 },
+        { instance: 'pg-orders', view: undefined, at: 20 },
+      ]);
+    });
+
+    it('keeps the manager health as last written', () => {
+      expect(store.reads.health()).toBeUndefined();
+      store.reads.putHealth({ up: true, since: 5 });
+      expect(store.reads.health()).toEqual({ up: true, since: 5 });
+      store.reads.putHealth({ up: false, since: 1_700_000_000_000 });
+      expect(store.reads.health()).toEqual({ up: false, since: 1_700_000_000_000 });
+    });
+  });
+});
+
+describe('an instance view in the manager\'s words again', () => {
+  it('is read by InstanceViewSchema as the very view it was made of', () => {
+    expect(InstanceViewSchema.parse(JSON.parse(JSON.stringify(instanceViewToWire(MANAGER_VIEW))))).toEqual(MANAGER_VIEW);
   });
 });
 

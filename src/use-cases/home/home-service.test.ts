@@ -3,12 +3,16 @@ import pino from 'pino';
 import type { InstanceView } from '../../domain/backups';
 import type { ReadListener, HealthListener } from '../../reader/instance-reader';
 import { openStore, type Store } from '../../ports/store';
+import { UnavailableError } from '../../domain/manager-errors';
+import { renderOverviewMessage } from '../../outbound/messages/home';
 import { HomeService, type HomeServiceOptions, type PublishHome } from './home-service';
+import { lateAfterMs } from './overview';
 
 const PG = 'a9s-pg';
 const BOUND_MS = 5_000;
 const TTL_MS = 60_000;
 const T0 = Date.UTC(2024, 0, 1);
+const WATCH_MS = 60_000;
 
 /** The reader as the Home uses it: subscriptions it feeds by hand. */
 class HandReader {
@@ -17,8 +21,13 @@ class HandReader {
     this.listeners.set(instance, listener);
     return { setCadence: () => undefined, close: () => this.listeners.delete(instance) };
   }
-  onHealth(_listener: HealthListener): () => void {
-    return () => undefined;
+  private health: HealthListener | undefined;
+  onHealth(listener: HealthListener): () => void {
+    this.health = listener;
+    return () => (this.health = undefined);
+  }
+  async down(since: number): Promise<void> {
+    await this.health?.({ up: false, at: Date.now(), since, error: new UnavailableError('connect ECONNREFUSED', undefined, undefined, 'ECONNREFUSED') });
   }
   async read(instance: string, view: InstanceView): Promise<void> {
     await this.listeners.get(instance)?.({ instance, at: Date.now(), ok: true, view });
@@ -78,7 +87,7 @@ describe('HomeService with its openers in the store', () => {
       reader,
       api: {},
       store,
-      config: { watchInstances: [PG], allowedInstances: [], defaultInstance: PG, staleAfterHours: 26, notifyChannel: undefined },
+      config: { watchInstances: [PG], allowedInstances: [], defaultInstance: PG, staleAfterHours: 26, notifyChannel: undefined, watchIntervalMs: WATCH_MS },
       logger: pino({ level: 'silent' }),
       publish,
       minIntervalMs: BOUND_MS,
@@ -232,5 +241,79 @@ describe('HomeService with its openers in the store', () => {
     home.opened('U0ALICE', undefined);
     expect(published.map((p) => p.user)).toEqual(['U0ALICE']);
     expect(notify).not.toHaveBeenCalled();
+  });
+
+  describe('the overview (`/pgbackup status`) on any replica', () => {
+    it("a follower shows the leader's read, its time and the manager health: the same overview as the leader's", async () => {
+      const follower = replica('follower').home;
+      expect(follower.overview().instances[0]?.readAt).toBeUndefined();
+      const { home: lead, reader } = await leader();
+      const shown = follower.overview();
+      expect(shown).toEqual(lead.overview());
+      expect(shown.instances[0]).toMatchObject({ instance: PG, readAt: T0, readLate: false, lastGood: { id: 1, size: 3 * 1024 * 1024 } });
+      expect(shown.manager).toMatchObject({ up: true, readAt: T0, readLate: false });
+
+      await jest.advanceTimersByTimeAsync(1_000);
+      await reader.read(PG, FAILED);
+      await reader.down(T0 + 1_500);
+      expect(follower.overview()).toEqual(lead.overview());
+      expect(follower.overview().instances[0]).toMatchObject({ readAt: T0 + 1_000, lastFailure: { id: 2, msg: 'disk full' } });
+      expect(follower.overview().manager).toMatchObject({ up: false, since: T0 + 1_500 });
+    });
+
+    it('the leader gone: a follower goes on showing its last read, with its time, and calls it late once the watch cadence does not explain its age', async () => {
+      const { home: lead } = await leader();
+      lead.stop();
+      const follower = replica('follower').home;
+      await jest.advanceTimersByTimeAsync(lateAfterMs(WATCH_MS));
+      expect(follower.overview().instances[0]).toMatchObject({ readAt: T0, readLate: false });
+      const seconds = Math.floor(T0 / 1000);
+      expect(JSON.stringify(renderOverviewMessage(follower.overview()))).toContain(`Read <!date^${seconds}^`);
+
+      await jest.advanceTimersByTimeAsync(1);
+      const late = follower.overview();
+      expect(late.instances[0]).toMatchObject({ readAt: T0, readLate: true, lastGood: { id: 1 } });
+      expect(late.manager).toMatchObject({ up: true, readAt: T0, readLate: true });
+      expect(JSON.stringify(renderOverviewMessage(late))).toContain(`Last read <!date^${seconds}^`);
+      expect(JSON.stringify(renderOverviewMessage(late))).toContain('may be out of date');
+    });
+
+    it('shows a stored read the schema refuses as not read, and ignores reads of instances no longer watched', async () => {
+      const follower = replica('follower').home;
+      store.db.prepare('INSERT INTO instance_reads (instance, view, read_at) VALUES (?, ?, ?)').run(PG, '{"id":"38"}', T0);
+      store.reads.put('pg-gone', GOOD, T0);
+      const o = follower.overview();
+      expect(o.instances.map((i) => [i.instance, i.readAt])).toEqual([[PG, undefined]]);
+      expect(o.manager.readAt).toBeUndefined();
+      expect(JSON.stringify(renderOverviewMessage(o))).toContain('not read yet');
+      // The next read of the leader replaces it.
+      await leader();
+      expect(follower.overview().instances[0]?.readAt).toBe(T0);
+    });
+
+    it('writes once per read and the health once per change', async () => {
+      const { reader } = await leader();
+      const put = jest.spyOn(store.reads, 'put');
+      const putHealth = jest.spyOn(store.reads, 'putHealth');
+      await reader.read(PG, GOOD);
+      await reader.read(PG, FAILED);
+      expect(put).toHaveBeenCalledTimes(2);
+      expect(putHealth).not.toHaveBeenCalled();
+      await reader.down(T0);
+      expect(putHealth).toHaveBeenCalledTimes(1);
+    });
+
+    it('a failed write of the health is tried again at the next read', async () => {
+      const lead = replica('leader');
+      lead.home.start();
+      const putHealth = jest.spyOn(store.reads, 'putHealth').mockImplementationOnce(() => {
+        throw new Error('connection lost');
+      });
+      await lead.reader.read(PG, GOOD);
+      expect(store.reads.health()).toBeUndefined();
+      await lead.reader.read(PG, GOOD);
+      expect(putHealth).toHaveBeenCalledTimes(2);
+      expect(store.reads.health()).toEqual({ up: true, since: T0 });
+    });
   });
 });

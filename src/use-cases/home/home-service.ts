@@ -6,8 +6,8 @@ import type { Config } from '../../config';
 import type { InstanceReader, ManagerHealth, Subscription } from '../../reader/instance-reader';
 import type { Permalinks } from '../restores/permalinks';
 import { renderHomeView } from '../../outbound/messages/home';
-import type { HomeOpenerRow, Store } from '../../ports/store';
-import { buildOverview, type Overview } from './overview';
+import type { HomeOpenerRow, Store, StoredHealth } from '../../ports/store';
+import { buildOverview, lateAfterMs, type Overview } from './overview';
 
 /** Slack's Home tab of one person: views.publish. */
 export type PublishHome = (user: string, view: ReturnType<typeof renderHomeView>) => Promise<void>;
@@ -21,7 +21,7 @@ export interface HomeServiceOptions {
   reader: Pick<InstanceReader, 'subscribe' | 'onHealth'>;
   api: Pick<BackupManagerApi, 'generation'>;
   store: Store;
-  config: Pick<Config, 'watchInstances' | 'allowedInstances' | 'defaultInstance' | 'staleAfterHours' | 'notifyChannel'>;
+  config: Pick<Config, 'watchInstances' | 'allowedInstances' | 'defaultInstance' | 'staleAfterHours' | 'notifyChannel' | 'watchIntervalMs'>;
   permalinks?: Permalinks | undefined;
   logger: Logger;
   clock?: () => number;
@@ -63,9 +63,10 @@ interface Opener {
 }
 
 /**
- * The App Home: the overview of every watched or allowed instance, built from the reader's
- * latest views (fed by subscriptions at the watch cadence, the same the failure watch uses, so
- * no extra reads) and the store. Published when a person opens it, and again when what it
+ * The App Home: the overview of every watched or allowed instance, built from the store: the
+ * leader's latest reads (fed by subscriptions at the watch cadence, the same the failure watch
+ * uses, so no extra reads; each one written to the store, so that a follower asked for
+ * `/pgbackup status` shows what the leader read, and when) and the rest of the store. Published when a person opens it, and again when what it
  * shows changes, at most once per `minIntervalMs` per person and only for people who opened it
  * within `openerTtlMs`.
  *
@@ -75,12 +76,15 @@ interface Opener {
  * new leader goes on refreshing the Homes its predecessor did.
  */
 export class HomeService {
-  private readonly latest = new Map<string, { view: InstanceView; at: number }>();
+  /** This replica read a watched instance since it leads (the store may hold an earlier leader's reads). */
+  private readHere = false;
   private readonly openers = new Map<string, Opener>();
   private subscriptions: Subscription[] = [];
   private unhealth: (() => void) | undefined;
   private sweep: NodeJS.Timeout | undefined;
   private health: ManagerHealth | undefined;
+  /** The store has `health` (a failed write is tried again at the next read). */
+  private healthStored = false;
   private readonly clock: () => number;
   private readonly minIntervalMs: number;
   private readonly openerTtlMs: number;
@@ -109,15 +113,17 @@ export class HomeService {
     this.subscriptions = this.options.config.watchInstances.map((instance) =>
       reader.subscribe(instance, 'watch', (outcome) => {
         if (!outcome.ok) return;
-        this.latest.set(instance, { view: outcome.view, at: outcome.at });
+        this.readHere = true;
+        this.record(instance, outcome.view, outcome.at);
         // The reader tells only changes of health; an answer is news while nothing was known.
-        if (this.health === undefined) this.health = { up: true, at: outcome.at };
+        if (this.health === undefined) this.setHealth({ up: true, at: outcome.at });
+        else if (!this.healthStored) this.setHealth(this.health);
         this.changed();
         this.events.emit('read', instance);
       }),
     );
     this.unhealth = reader.onHealth((health) => {
-      this.health = health;
+      this.setHealth(health);
       this.changed();
     });
     // Restore requests and tracked tasks change in the store, not in a read: looked at as
@@ -140,26 +146,74 @@ export class HomeService {
     for (const o of this.openers.values()) clearTimeout(o.timer);
   }
 
+  /**
+   * Built from the store on every replica alike: the leader's reads as recorded, with their
+   * read times (a follower whose leader is gone shows how old they are). Throws when the store
+   * can not be read, like the rest of the overview.
+   */
   overview(): Overview {
     const { store, api, permalinks, config } = this.options;
     const requests = [...store.restores.inState('pending'), ...store.restores.inState('approved'), ...store.restores.inState('running')];
+    const watched = new Set(config.watchInstances);
     return buildOverview({
       instances: this.instances(),
-      watched: new Set(config.watchInstances),
-      latest: this.latest,
-      health: this.health,
+      watched,
+      latest: this.storedReads(watched),
+      health: store.reads.health(),
       generation: api.generation?.() ?? 'unknown',
       staleAfterHours: config.staleAfterHours,
       staleness: store.staleness.all(),
       activeTasks: store.tasks.listActive(),
       requests,
       now: this.clock(),
+      lateAfterMs: lateAfterMs(config.watchIntervalMs),
       link: (channel, ts) => {
         const known = permalinks?.get(channel, ts);
         if (!known) permalinks?.request(channel, ts, () => this.changed());
         return known;
       },
     });
+  }
+
+  /** Rows of instances no longer watched are left-overs, not reads; a row the schema refuses is not read. */
+  private storedReads(watched: ReadonlySet<string>): Map<string, { view: InstanceView; at: number }> {
+    const latest = new Map<string, { view: InstanceView; at: number }>();
+    for (const row of this.options.store.reads.all()) {
+      if (!watched.has(row.instance)) continue;
+      if (row.view) latest.set(row.instance, { view: row.view, at: row.at });
+      else this.warnUnreadable(row.instance, row.at);
+    }
+    return latest;
+  }
+
+  /** Once per row written: the overview is built for every publish. */
+  private readonly unreadable = new Map<string, number>();
+  private warnUnreadable(instance: string, at: number): void {
+    if (this.unreadable.get(instance) === at) return;
+    this.unreadable.set(instance, at);
+    this.options.logger.warn({ instance, readAt: at }, 'the stored read of an instance does not pass the schema; shown as not read');
+  }
+
+  /** One upsert per read; a failed one leaves the previous read shown (with its time) and is tried again at the next read. */
+  private record(instance: string, view: InstanceView, at: number): void {
+    try {
+      this.options.store.reads.put(instance, view, at);
+    } catch (err) {
+      this.options.logger.warn({ err, instance }, 'could not record the read for the overview');
+    }
+  }
+
+  /** Kept here (what this leader knows) and in the store (what every replica shows), at each change only. */
+  private setHealth(health: ManagerHealth): void {
+    this.health = health;
+    const stored: StoredHealth = health.up ? { up: true, since: health.at } : { up: false, since: health.since };
+    this.healthStored = false;
+    try {
+      this.options.store.reads.putHealth(stored);
+      this.healthStored = true;
+    } catch (err) {
+      this.options.logger.warn({ err }, 'could not record the manager health for the overview');
+    }
   }
 
   /**
@@ -259,7 +313,7 @@ export class HomeService {
    * overview has more than the store to show. (An 'up' from a readiness probe alone is not a read.)
    */
   private hasRead(): boolean {
-    return this.latest.size > 0 || this.health?.up === false || this.options.config.watchInstances.length === 0;
+    return this.readHere || this.health?.up === false || this.options.config.watchInstances.length === 0;
   }
 
   private schedule(user: string, force: boolean): void {

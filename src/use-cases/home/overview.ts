@@ -1,8 +1,7 @@
 import type { DetectedGeneration } from '../../ports/backup-manager/api';
 import type { Backup, InstanceView } from '../../ports/backup-manager/schemas';
 import type { InstanceOverview, Overview, RestoreInFlight, ThreadRef } from '../../domain/overview';
-import type { ManagerHealth } from '../../reader/instance-reader';
-import type { RestoreRequest, StalenessRow, TrackedTask } from '../../ports/store';
+import type { RestoreRequest, StalenessRow, StoredHealth, TrackedTask } from '../../ports/store';
 import { decideStaleness, takenAt } from '../tracking/staleness';
 
 export type { InstanceOverview, Overview, PendingRequest, RestoreInFlight, RunningBackup, ThreadRef } from '../../domain/overview';
@@ -11,7 +10,7 @@ export interface OverviewInput {
   instances: readonly string[];
   watched: ReadonlySet<string>;
   latest: ReadonlyMap<string, { view: InstanceView; at: number }>;
-  health: ManagerHealth | undefined;
+  health: StoredHealth | undefined;
   generation: DetectedGeneration;
   staleAfterHours: number;
   staleness: readonly StalenessRow[];
@@ -19,17 +18,29 @@ export interface OverviewInput {
   /** Requests pending, approved or running. */
   requests: readonly RestoreRequest[];
   now: number;
+  /** A read older than this is shown as late (the leader has not read since: gone, or the manager fails). */
+  lateAfterMs: number;
   link: (channel: string, ts: string) => string | undefined;
 }
 
 const timeOf = (b: Backup): number | null => takenAt(b);
 
+/** How many watch intervals without a read make a view late: one missed read is not news yet. */
+export const LATE_AFTER_INTERVALS = 3;
+/** ...and never less than this, so a short WATCH_INTERVAL_MS and a busy manager do not flap it. */
+export const LATE_AFTER_MIN_MS = 60_000;
+
+export function lateAfterMs(watchIntervalMs: number): number {
+  return Math.max(LATE_AFTER_INTERVALS * watchIntervalMs, LATE_AFTER_MIN_MS);
+}
+
 /**
- * What the App Home and `/pgbackup status` show, from what is already known: the reader's
- * latest views and the store. Pure, so the same state always renders the same view (and an
+ * What the App Home and `/pgbackup status` show, from what is already known: the leader's
+ * latest reads as the store keeps them, and the rest of the store. Pure, so the same state always renders the same view (and an
  * unchanged view is not published again).
  */
 export function buildOverview(input: OverviewInput): Overview {
+  const late = (at: number | undefined): boolean => at !== undefined && input.now - at > input.lateAfterMs;
   const ref = (channel: string, ts: string | null): ThreadRef | undefined => (ts ? { channel, ts, link: input.link(channel, ts) } : undefined);
   const instances = input.instances.map((instance): InstanceOverview => {
     const read = input.latest.get(instance);
@@ -75,6 +86,7 @@ export function buildOverview(input: OverviewInput): Overview {
       instance,
       watched,
       readAt: read?.at,
+      readLate: late(read?.at),
       lastGood: good?.lastGood && good.lastSuccessAt !== null ? { id: good.lastGood.id, name: good.lastGood.backupName, size: good.lastGood.size, at: good.lastSuccessAt } : undefined,
       lastFailure: failed ? { id: failed.id, name: failed.backupName, at: timeOf(failed), msg: failed.task?.msg ?? null } : undefined,
       stale: watched ? (row ? row.staleSince !== null : undefined) : undefined,
@@ -84,8 +96,10 @@ export function buildOverview(input: OverviewInput): Overview {
     };
   });
   const health = input.health;
+  const reads = instances.flatMap((i) => (i.readAt === undefined ? [] : [i.readAt]));
+  const readAt = reads.length > 0 ? Math.max(...reads) : undefined;
   return {
-    manager: { up: health?.up, since: health && !health.up ? health.since : undefined, generation: input.generation },
+    manager: { up: health?.up, since: health && !health.up ? health.since : undefined, generation: input.generation, readAt, readLate: late(readAt) },
     staleAfterHours: input.staleAfterHours,
     instances,
   };
