@@ -84,6 +84,24 @@ describe('outbox', () => {
     await outbox.drain(100);
   });
 
+  it('a store that refuses a write between attempts uses up no Slack attempt: the job goes out once the store takes writes again', async () => {
+    const { chat, calls } = stubChat();
+    const outbox = new Outbox({ chat, store, logger, channelIntervalMs: 0, maxAttempts: 1 });
+    const startAttempt = store.outbox.startAttempt.bind(store.outbox);
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    const refusals = jest
+      .spyOn(store.outbox, 'startAttempt')
+      .mockImplementationOnce(() => {
+        throw busy;
+      })
+      .mockImplementation(startAttempt);
+    const job = outbox.enqueue({ key: 'a', channel: 'C1', method: 'chat.postMessage', payload: { text: 'running' } });
+    expect((await outbox.settled(job!.id)).state).toBe('sent');
+    expect(refusals).toHaveBeenCalledTimes(2);
+    expect(calls).toHaveLength(1);
+    await outbox.drain(100);
+  });
+
   it('sends only the newest of several queued edits of one message', async () => {
     const { chat, calls } = stubChat();
     const outbox = new Outbox({ chat, store, logger, channelIntervalMs: 0 });

@@ -46,6 +46,25 @@ export type RefHandler = (id: number, ts: string | null, error: string | null) =
 
 /** Wait before a job whose run failed outside Slack (a store error) is tried again. */
 const CRASH_RETRY_MS = 1000;
+
+/**
+ * The store refused a call made between Slack attempts (locked, full, unreachable). Not a
+ * failed Slack attempt: counted as one, a store outage would use up a message's attempts and
+ * give it up; it crashes the job instead, which is tried again later, uncounted.
+ */
+class StoreRefusal extends Error {
+  constructor(readonly refusal: unknown) {
+    super('the store refused a call');
+  }
+}
+
+function fromStore<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    throw new StoreRefusal(err);
+  }
+}
 export const DEFAULT_SLACK_CALL_TIMEOUT_MS = 10_000;
 /** How long after a write timed out (with none answered since) Slack counts as not answering. */
 const UNRESPONSIVE_WINDOW_MS = 60_000;
@@ -314,7 +333,7 @@ export class Outbox {
         let phase: 'lookup' | 'write' = 'lookup';
         try {
           // Only a post is looked up; an edit lands the same however often it is sent.
-          const stored = job.method === 'chat.postMessage' ? store.outbox.get(job.id) : undefined;
+          const stored = job.method === 'chat.postMessage' ? fromStore(() => store.outbox.get(job.id)) : undefined;
           if (stored?.inFlight === true) {
             // Left in flight by an earlier leader that may still be inside that call (it lost
             // its lock without knowing yet): its answer can come up to one call timeout later.
@@ -337,7 +356,7 @@ export class Outbox {
           if (res === undefined) {
             phase = 'write';
             const epoch = this.epoch();
-            if (epoch === null || !store.outbox.startAttempt(job.id, epoch)) {
+            if (epoch === null || !fromStore(() => store.outbox.startAttempt(job.id, epoch))) {
               // Fenced: another replica leads now (or the job is no longer pending). It sends.
               logger.warn({ key: job.key, epoch }, 'not the leader any more: leaving the Slack write to the new leader');
               return;
@@ -349,6 +368,7 @@ export class Outbox {
         } catch (raw) {
           // The store may be closed by now; what is left is resumed (and looked up) at the next start.
           if (this.stopping) return;
+          if (raw instanceof StoreRefusal) throw raw.refusal;
           const err = raw as SlackCallError;
           const slackError = isTimeout(err) ? 'timeout' : (err.data?.error ?? err.code ?? 'error');
           if (phase === 'write' && isDefinite(err)) store.outbox.attemptRefused(job.id);
