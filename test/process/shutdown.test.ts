@@ -26,15 +26,14 @@ describe('graceful shutdown', () => {
 
   beforeEach(async () => {
     // The harness's in-process bot is not used here: the fakes are, with the same env.
-    h = await Harness.start();
-    await h.bot.stop();
+    h = await Harness.start({ startBot: false });
   });
 
   afterEach(async () => {
     await reapAll();
     bot = undefined;
-    await h.sim.close();
-    await h.slack.close();
+    // Also removes the harness's directory, where the spawned bots kept their state file.
+    await h.close();
   });
 
   async function command(url: string, text: string): Promise<number> {

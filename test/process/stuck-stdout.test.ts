@@ -35,8 +35,7 @@ describe('shutdown with a stdout nobody reads', () => {
   }, 120_000);
 
   beforeEach(async () => {
-    h = await Harness.start();
-    await h.bot.stop();
+    h = await Harness.start({ startBot: false });
     dir = mkdtempSync(join(tmpdir(), 'pgbackup-fifo-'));
   });
 
@@ -44,8 +43,8 @@ describe('shutdown with a stdout nobody reads', () => {
     await reapAll();
     if (reader !== undefined) closeSync(reader);
     reader = undefined;
-    await h.sim.close();
-    await h.slack.close();
+    // Also removes the harness's directory, where the spawned bots kept their state file.
+    await h.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
