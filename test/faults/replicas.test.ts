@@ -97,7 +97,7 @@ describe('several replicas on one PostgreSQL', () => {
     expect(h.managerRequests('POST', RESTORE_POST)).toHaveLength(1);
   });
 
-  it('the leader killed mid-restore: the next one follows it to its end, with no second restore POST', async () => {
+  it('the leader killed mid-restore: another takes over within two poll intervals and follows it to its end, with no second restore POST', async () => {
     await start();
     const first = await leader();
     const backupId = h.sim.seedBackup(PG, { status: 'done', createdAt: new Date(Date.now() - 86_400_000) });
@@ -107,8 +107,11 @@ describe('several replicas on one PostgreSQL', () => {
     await h.click(card, 'restore_approve', BOB);
     await h.waitFor('chat.update', (a) => a.ts === card.ts && /Restore running/.test(textOf(a)));
     expect(h.managerRequests('POST', RESTORE_POST)).toHaveLength(1);
+    const killedAt = Date.now();
     await killHard(first);
-    await leader(bots.filter((b) => b !== first));
+    const next = await leader(bots.filter((b) => b !== first));
+    expect(Date.now() - killedAt).toBeLessThan(2 * POLL_MS + 1500); // + the readiness polling's own pace
+    expect(next).not.toBe(first);
     await h.sim.step();
     await h.sim.step();
     // The new leader may first wait out the dead one's in-flight post (SLACK_TIMEOUT_MS, 2 s).
