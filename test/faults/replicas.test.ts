@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { ALICE, BOB, CAROL, type Harness, textOf } from '../e2e/harness';
 import { buildForProcessTests } from '../helpers/build';
 import { killHard, reapAll, type BotProcess } from '../helpers/bot-process';
@@ -76,6 +77,39 @@ describe('several replicas on one PostgreSQL', () => {
     await h.waitFor('chat.update', (a) => a.ts === ts && /done/.test(textOf(a)));
     expect(statusesIn(h, ts)).toEqual(['queued', 'running', 'done']);
     expect(h.managerRequests('POST', '/backup_agent/backup')).toHaveLength(1);
+  });
+
+  it('every database session dropped at once (the state database restarted or failed over): the replicas reconnect, one leads, nothing is posted twice', async () => {
+    await start();
+    const first = await leader();
+    h.botUrl = (await followers())[0]?.url;
+    await h.command(`now pg-a`);
+    const ts = await parentTs(h, 'pg-a');
+    await h.waitFor('chat.postMessage', inThread(ts, /queued/));
+    const admin = new Client({ connectionString: (r as Replicas).url });
+    await admin.connect();
+    try {
+      const { rowCount } = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+      expect(rowCount).toBeGreaterThanOrEqual(6); // a store and a lock session per replica
+    } finally {
+      await admin.end();
+    }
+    // The leader lost its lock with its session: it stops, status 1, for its supervisor to restart.
+    expect(await first.exited).toEqual({ code: 1, signal: null });
+    const survivors = bots.filter((b) => b !== first);
+    await leader(survivors);
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', inThread(ts, /running/));
+    await h.sim.step();
+    await h.waitFor('chat.postMessage', inThread(ts, /done/));
+    await h.waitFor('chat.update', (a) => a.ts === ts && /done/.test(textOf(a)));
+    expect(statusesIn(h, ts)).toEqual(['queued', 'running', 'done']);
+    // A follower's store session is back too: a command it takes is tracked.
+    h.botUrl = (await followers())[0]?.url;
+    expect((await h.command(`now pg-b`)).status).toBe(200);
+    const next = await parentTs(h, 'pg-b');
+    await h.waitFor('chat.postMessage', inThread(next, /queued/));
+    expect(h.managerRequests('POST', '/backup_agent/backup')).toHaveLength(2);
   });
 
   it('ten approvals at once, spread over the replicas: exactly one restore POST', async () => {
