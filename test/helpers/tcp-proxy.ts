@@ -1,4 +1,5 @@
-import { connect, createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
 
 export interface TcpProxy {
   port: number;
@@ -27,6 +28,10 @@ interface Leg {
  * nothing passes; not even a close, which would let the far side notice the client is gone.
  */
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  // Required here, not imported: the function must use nothing of this module's scope, so that
+  // startTcpProxyThread can run its source in a worker thread.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { connect, createServer } = require('node:net') as typeof import('node:net');
   let frozen = false;
   const legs = new Set<Leg>();
   const sockets = new Set<Socket>();
@@ -93,6 +98,51 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     close: () => {
       cut();
       return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A proxy the test controls from its own thread; it keeps forwarding while that thread waits. */
+export interface TcpProxyThread {
+  port: number;
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
+  cut(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * startTcpProxy in a worker thread, for a client that blocks the test's own thread while it
+ * waits for the server (the store's synchronous PostgreSQL calls): a proxy on that thread could
+ * not pass a byte until the wait ended. Each control call resolves once the proxy has done it.
+ */
+export async function startTcpProxyThread(targetPort: number): Promise<TcpProxyThread> {
+  const source = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    (${startTcpProxy.toString()})(workerData.targetPort).then((proxy) => {
+      parentPort.on('message', (op) => Promise.resolve(proxy[op]()).then(() => parentPort.postMessage(op)));
+      parentPort.postMessage(proxy.port);
+    });`;
+  const worker = new Worker(source, { eval: true, workerData: { targetPort } });
+  const answer = <T>(): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+  const port = await answer<number>();
+  const control = async (op: 'freeze' | 'thaw' | 'cut' | 'close'): Promise<void> => {
+    const done = answer<string>();
+    worker.postMessage(op);
+    await done;
+  };
+  return {
+    port,
+    freeze: () => control('freeze'),
+    thaw: () => control('thaw'),
+    cut: () => control('cut'),
+    close: async () => {
+      await control('close');
+      await worker.terminate();
     },
   };
 }

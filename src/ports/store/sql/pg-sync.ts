@@ -8,7 +8,9 @@ import { withPassword } from '../../pg-url';
  * sql-db.ts); this keeps them one code for both backends. The price is that the event loop
  * waits for each round trip, so every call has a deadline (`callTimeoutMs`) and the server a
  * `statement_timeout`: a database that stops answering fails the call, it does not freeze the
- * bot, and the connection is made anew on the next call.
+ * bot. After such a deadline the database counts as unreachable: calls fail at once (no
+ * second wait of the event loop, no Slack ack missed behind it) while a fresh worker tries to
+ * connect in the background, and go through again as soon as it has.
  */
 export interface PgSyncOptions {
   connectionString: string;
@@ -17,9 +19,19 @@ export interface PgSyncOptions {
   /** Longest wait for one call, connecting included (default 5000 ms). */
   callTimeoutMs?: number;
   applicationName?: string;
+  /** For the probe interval (tests). */
+  clock?: () => number;
 }
 
 export const DEFAULT_PG_CALL_TIMEOUT_MS = 5000;
+/** While unreachable, a new background connection attempt at most this often. */
+export const PG_PROBE_INTERVAL_MS = 1000;
+
+/**
+ * flag[1], the worker's connection as the calling thread reads it without waiting: 1 up,
+ * 2 down (a connect failed or the connection broke), 0 not tried yet.
+ */
+const LINK_UP = 1;
 
 /** One server session: a transaction's statements must all run on the session of its BEGIN. */
 export interface PgSession {
@@ -51,6 +63,7 @@ const Reply = z.union([
 
 interface WorkerData {
   pgPath: string;
+  /** [0]: an answer is waiting on the port; [1]: the connection (see LINK_UP). */
   flag: SharedArrayBuffer;
   port: MessagePort;
   config: { connectionString: string; statementTimeoutMs: number; connectTimeoutMs: number; applicationName: string };
@@ -70,11 +83,15 @@ function workerMain(): void {
   // BIGINT (ids, millisecond times, counts) as numbers: all of ours are far below 2^53.
   pg.types.setTypeParser(20, (v: string) => Number(v));
   const flag = new Int32Array(data.flag);
+  // LINK_UP and its counterpart, repeated: this function can not see the module's scope.
+  const [UP, DOWN] = [1, 2];
   let client: import('pg').Client | null = null;
+  let connecting: Promise<import('pg').Client> | null = null;
   let session = 0;
   const drop = (): void => {
     const c = client;
     client = null;
+    Atomics.store(flag, 1, DOWN);
     c?.end().catch(() => undefined);
   };
   const connect = async (): Promise<import('pg').Client> => {
@@ -92,18 +109,38 @@ function workerMain(): void {
     await c.connect();
     return c;
   };
-  data.port.on('message', (m: { id: number; sql: string; params?: unknown[]; session?: number }) => {
+  // One connection at a time, whether a call or a background probe asked for it.
+  const connected = (): Promise<import('pg').Client> => {
+    if (client !== null) return Promise.resolve(client);
+    connecting ??= connect().then(
+      (c) => {
+        connecting = null;
+        client = c;
+        session++;
+        Atomics.store(flag, 1, UP);
+        return c;
+      },
+      (err: unknown) => {
+        connecting = null;
+        Atomics.store(flag, 1, DOWN);
+        throw err;
+      },
+    );
+    return connecting;
+  };
+  data.port.on('message', (m: { probe: true } | { id: number; sql: string; params?: unknown[]; session?: number }) => {
+    if ('probe' in m) {
+      connected().catch(() => undefined);
+      return;
+    }
     void (async () => {
       let reply: unknown;
       try {
         // Inside a transaction: never on another session than the one that began it (a
         // reconnect would run the rest of it outside any transaction).
         if (m.session !== undefined && (client === null || m.session !== session)) throw new Error('the connection to the state database was lost during a transaction');
-        if (client === null) {
-          client = await connect();
-          session++;
-        }
-        const r = m.params === undefined ? await client.query(m.sql) : await client.query(m.sql, m.params);
+        const c = await connected();
+        const r = m.params === undefined ? await c.query(m.sql) : await c.query(m.sql, m.params);
         const last = Array.isArray(r) ? r[r.length - 1] : r;
         reply = { id: m.id, rows: last?.rows ?? [], rowCount: last?.rowCount ?? 0, session };
       } catch (err) {
@@ -129,15 +166,21 @@ export class PgSyncConnection {
   private incarnation = 0;
   private isClosed = false;
   private readonly callTimeoutMs: number;
+  private readonly clock: () => number;
+  /** A call ran into its deadline: calls fail at once until a background probe has connected. */
+  private unreachable = false;
+  private lastProbeAt = -Infinity;
 
   constructor(private readonly options: PgSyncOptions) {
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_PG_CALL_TIMEOUT_MS;
+    this.clock = options.clock ?? Date.now;
   }
 
   /** Runs one statement (or, without params, a script of several) and waits for its answer. */
   query(sql: string, params?: unknown[], pinned?: PgSession): PgResult {
     if (this.isClosed) throw new PgCallError('the state database connection is closed', undefined);
     if (pinned && pinned.incarnation !== this.incarnation) throw new PgCallError('the connection to the state database was lost during a transaction', undefined);
+    if (this.unreachable) this.probe();
     const { port, flag } = this.ensureWorker();
     const id = this.nextId++;
     Atomics.store(flag, 0, 0);
@@ -147,6 +190,8 @@ export class PgSyncConnection {
       // The answer may still come; a fresh worker and connection keep it from being taken
       // for the answer to a later call.
       this.reset();
+      this.unreachable = true;
+      this.lastProbeAt = -Infinity;
       throw new PgCallError(`the state database did not answer within ${this.callTimeoutMs} ms`, 'TIMEOUT');
     }
     for (;;) {
@@ -162,6 +207,24 @@ export class PgSyncConnection {
     }
   }
 
+  /**
+   * While unreachable: goes on (the background probe has connected) or throws at once, first
+   * starting a new probe when the last one is older than PG_PROBE_INTERVAL_MS.
+   */
+  private probe(): void {
+    const { port, flag } = this.ensureWorker();
+    if (Atomics.load(flag, 1) === LINK_UP) {
+      this.unreachable = false;
+      return;
+    }
+    const now = this.clock();
+    if (now - this.lastProbeAt >= PG_PROBE_INTERVAL_MS) {
+      this.lastProbeAt = now;
+      port.postMessage({ probe: true });
+    }
+    throw new PgCallError(`the state database is unreachable (a call got no answer within ${this.callTimeoutMs} ms); connecting again in the background`, 'UNAVAILABLE');
+  }
+
   get closed(): boolean {
     return this.isClosed;
   }
@@ -175,7 +238,7 @@ export class PgSyncConnection {
 
   private ensureWorker(): { port: MessagePort; flag: Int32Array } {
     if (this.worker && this.port && this.flag) return { port: this.port, flag: this.flag };
-    const shared = new SharedArrayBuffer(4);
+    const shared = new SharedArrayBuffer(8);
     const { port1, port2 } = new MessageChannel();
     const data: WorkerData = {
       pgPath: require.resolve('pg'),
