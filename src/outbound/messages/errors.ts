@@ -71,11 +71,19 @@ export function renderManagerError(err: unknown, instance: string, doing: string
   return message(`Could not ${doing}: ${sentence}`, [section(`:warning: Could not ${doing}.\n${sentence}`)]);
 }
 
+/** The PostgreSQL store not reachable: no answer in time, no connection, or the server going away (SQLSTATE 08xxx, 57P0x). */
+const PG_UNREACHABLE = /^(TIMEOUT|UNAVAILABLE|NO_ANSWER|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|08[0-9A-Z]{3}|57P0[1-3])$/;
+
 /** The SQLite code when `err` says the bot's state file can not be written now (locked, read-only, full). */
 export function storeProblem(err: unknown): string | undefined {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN|PERM)/.test(code) ? code : undefined;
+  const { code, name } = typeof err === 'object' && err !== null ? (err as { code?: unknown; name?: unknown }) : {};
+  if (typeof code !== 'string') return undefined;
+  if (/^SQLITE_(BUSY|LOCKED|READONLY|FULL|IOERR|CANTOPEN|PERM)/.test(code)) return code;
+  // Only from the PostgreSQL store's own error type: a manager or Slack call refused on the
+  // network has the same codes and is not the store.
+  return name === 'PgCallError' && PG_UNREACHABLE.test(code) ? code : undefined;
 }
+
 
 /** What is wrong with the state store, in words, from storeProblem()'s code. */
 export function describeStoreProblem(code: string | undefined): string {
@@ -83,6 +91,7 @@ export function describeStoreProblem(code: string | undefined): string {
   if (code.startsWith('SQLITE_FULL')) return 'is full (no space left for it)';
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'is locked by another process (busy)';
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM')) return 'is read-only';
+  if (PG_UNREACHABLE.test(code)) return 'does not answer (the state database is unreachable)';
   return 'can not be written';
 }
 
@@ -93,7 +102,7 @@ export function describeStoreProblem(code: string | undefined): string {
 export function renderInternalError(err: unknown, doing: string): SlackMessage {
   const store = storeProblem(err);
   const sentence = store
-    ? `The bot's state store is locked or read-only (${store}), so nothing was recorded or started. Try again in a moment.`
+    ? `The bot's state store ${PG_UNREACHABLE.test(store) ? 'does not answer' : 'is locked or read-only'} (${store}), so nothing was recorded or started. Try again in a moment.`
     : 'Something went wrong inside the bot; nothing more was done. The details are in its log.';
   return message(`Could not ${doing}: ${sentence}`, [section(`:warning: Could not ${doing}.\n${sentence}`)]);
 }
