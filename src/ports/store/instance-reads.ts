@@ -41,6 +41,7 @@ export class InstanceReadsRepo {
          ON CONFLICT (id) DO UPDATE SET up = excluded.up, since = excluded.since`,
       ),
       health: db.prepare('SELECT up, since FROM manager_health WHERE id = 1'),
+      forget: db.prepare('DELETE FROM instance_reads WHERE instance = ?'),
     };
   }
 
@@ -52,6 +53,14 @@ export class InstanceReadsRepo {
   /** Every instance's latest read, each checked by the manager's schema again. */
   all(): StoredRead[] {
     return (this.stmts.all.all() as RawRead[]).map((r) => ({ instance: r.instance, view: parseView(r.view), at: r.read_at }));
+  }
+
+  /** Deletes the reads of instances no longer watched (WATCH_INSTANCES changed); how many went. */
+  keepOnly(instances: readonly string[]): number {
+    const keep = new Set(instances);
+    let gone = 0;
+    for (const { instance } of this.stmts.all.all() as RawRead[]) if (!keep.has(instance)) gone += this.stmts.forget.run(instance).changes;
+    return gone;
   }
 
   putHealth(health: StoredHealth): void {

@@ -244,6 +244,15 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
       ]);
     });
 
+    it('forgets the reads of instances no longer watched', () => {
+      store.reads.put('a9s-pg', MANAGER_VIEW, 10);
+      store.reads.put('pg-gone', MANAGER_VIEW, 20);
+      store.reads.put('pg-orders', MANAGER_VIEW, 30);
+      expect(store.reads.keepOnly(['a9s-pg', 'pg-orders', 'pg-new'])).toBe(1);
+      expect(store.reads.all().map((r) => r.instance)).toEqual(['a9s-pg', 'pg-orders']);
+      expect(store.reads.keepOnly(['a9s-pg', 'pg-orders'])).toBe(0);
+    });
+
     it('keeps the manager health as last written', () => {
       expect(store.reads.health()).toBeUndefined();
       store.reads.putHealth({ up: true, since: 5 });

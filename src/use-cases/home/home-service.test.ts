@@ -286,9 +286,10 @@ describe('HomeService with its openers in the store', () => {
       expect(o.instances.map((i) => [i.instance, i.readAt])).toEqual([[PG, undefined]]);
       expect(o.manager.readAt).toBeUndefined();
       expect(JSON.stringify(renderOverviewMessage(o))).toContain('not read yet');
-      // The next read of the leader replaces it.
+      // The next read of the leader replaces it; leading, it forgets the unwatched instance's read.
       await leader();
       expect(follower.overview().instances[0]?.readAt).toBe(T0);
+      expect(store.reads.all().map((r) => r.instance)).toEqual([PG]);
     });
 
     it('writes once per read and the health once per change', async () => {

@@ -110,6 +110,12 @@ export class HomeService {
     if (this.leading || this.stopped) return;
     this.leading = true;
     const { reader } = this.options;
+    // Reads of instances no longer watched (the config changed) are shown nowhere: a bounded table.
+    try {
+      this.options.store.reads.keepOnly(this.options.config.watchInstances);
+    } catch (err) {
+      this.options.logger.warn({ err }, 'could not forget the reads of instances no longer watched');
+    }
     this.subscriptions = this.options.config.watchInstances.map((instance) =>
       reader.subscribe(instance, 'watch', (outcome) => {
         if (!outcome.ok) return;
