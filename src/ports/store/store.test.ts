@@ -197,6 +197,16 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     });
   });
 
+  describe('seen Slack requests (replays)', () => {
+    it('a key is first once within the keep window, and first again after it', () => {
+      const t0 = 1_700_000_000_000;
+      expect(store.seen.firstSighting('k', t0, 1000)).toBe(true);
+      expect(store.seen.firstSighting('k', t0 + 999, 1000)).toBe(false);
+      expect(store.seen.firstSighting('k', t0 + 1001, 1000)).toBe(true);
+      expect(store.seen.firstSighting('k', t0 + 1002, 1000)).toBe(false);
+    });
+  });
+
   describe('App Home openers', () => {
     it('records each opening, counts them, and keeps the channel known when a later one brings none', () => {
       expect(store.homeOpeners.open('U0ALICE', 'D0ALICE', 10)).toEqual({ user: 'U0ALICE', channel: 'D0ALICE', openedAt: 10, opens: 1, publishedAt: null });

@@ -1,5 +1,5 @@
 import { openStore } from '../../../ports/store';
-import { SEEN_REQUEST_KEEP_MS } from '../../../ports/store/seen-requests';
+import { SEEN_REQUEST_KEEP_MS, SEEN_REQUEST_PRUNE_EVERY_MS } from '../../../ports/store/seen-requests';
 import { replayKey } from './dedupe';
 
 const command = { command: '/pgbackup', team_id: 'T1', channel_id: 'C1', user_id: 'U1', text: 'now' };
@@ -51,9 +51,11 @@ describe('seen requests in the store', () => {
     expect(store.seen.firstSighting('k', t0 + 1500)).toBe(false);
     expect(store.seen.firstSighting('k', t0 + SEEN_REQUEST_KEEP_MS - 1)).toBe(false);
     expect(store.seen.firstSighting('other', t0 + 1)).toBe(true);
-    // Pruned once older than the window: the table does not grow for ever.
+    // Older than the window: first again, whether or not a prune has deleted it yet.
     expect(store.seen.firstSighting('k', t0 + SEEN_REQUEST_KEEP_MS + 1)).toBe(true);
-    expect(store.seen.firstSighting('later', t0 + SEEN_REQUEST_KEEP_MS + 2)).toBe(true);
+    expect(store.seen.firstSighting('k', t0 + SEEN_REQUEST_KEEP_MS + 2)).toBe(false);
+    // Old keys are deleted at most once a prune interval: the table does not grow for ever.
+    expect(store.seen.firstSighting('later', t0 + SEEN_REQUEST_KEEP_MS + SEEN_REQUEST_PRUNE_EVERY_MS)).toBe(true);
     expect(store.db.prepare('SELECT key FROM seen_requests ORDER BY key').all()).toEqual([{ key: 'k' }, { key: 'later' }]);
     store.close();
   });
