@@ -123,6 +123,9 @@ export class SocketModeConnection {
     if (head.length > 0) this.onData(head);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.onClosed());
+    // The peer gone without a close frame (its process killed: the kernel sends a FIN): the
+    // upgraded socket is half-open, so end this side too, or 'close' never comes.
+    socket.on('end', () => socket.end());
     // A reset by the peer ends the connection like a close; 'close' follows.
     socket.on('error', () => undefined);
   }

@@ -79,6 +79,8 @@ export interface ReplicasOptions {
   count?: number;
   pollMs: number;
   simulator?: HarnessOptions['simulator'];
+  /** The fake Slack's options (e.g. a Socket Mode URL). */
+  slack?: HarnessOptions['slack'];
   /** Added to every replica's environment (over the harness's and the replicas' own). */
   env?: Record<string, string>;
 }
@@ -99,7 +101,7 @@ export class Replicas {
   /** Starts the replicas one after the other and waits until exactly one leads. */
   static async start(options: ReplicasOptions): Promise<Replicas> {
     const url = await freshDatabase('replicas');
-    const h = await Harness.start({ startBot: false, ...(options.simulator ? { simulator: options.simulator } : {}) });
+    const h = await Harness.start({ startBot: false, ...(options.simulator ? { simulator: options.simulator } : {}), ...(options.slack ? { slack: options.slack } : {}) });
     const r = new Replicas(h, url, options);
     for (let i = 0; i < (options.count ?? 3); i++) await r.launch();
     await r.leader();
