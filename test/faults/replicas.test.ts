@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { ALICE, BOB, CAROL, type Harness, textOf } from '../e2e/harness';
 import { buildForProcessTests } from '../helpers/build';
 import { killHard, reapAll, type BotProcess } from '../helpers/bot-process';
-import { inThread, INSTANCES, parentTs, PG, POLL_MS, recordedCard, Replicas, statusesIn } from '../helpers/replicas';
+import { followToDone, inThread, INSTANCES, parentTs, PG, POLL_MS, recordedCard, Replicas, statusesIn } from '../helpers/replicas';
 import { delivered } from './util';
 
 /**
@@ -33,6 +33,17 @@ describe('several replicas on one PostgreSQL', () => {
   const leader = (among?: BotProcess[]): Promise<BotProcess> => (r as Replicas).leader(among);
   const followers = (): Promise<BotProcess[]> => (r as Replicas).followers();
 
+  /** Three replicas; a backup of `instance` asked through a follower and queued in its thread. */
+  async function queuedThroughFollower(instance: string): Promise<{ first: BotProcess; ts: string }> {
+    await start();
+    const first = await leader();
+    h.botUrl = (await followers())[0]?.url;
+    await h.command(`now ${instance}`);
+    const ts = await parentTs(h, instance);
+    await h.waitFor('chat.postMessage', inThread(ts, /queued/));
+    return { first, ts };
+  }
+
   afterEach(async () => {
     await (r ? r.close() : reapAll());
     r = undefined;
@@ -59,33 +70,18 @@ describe('several replicas on one PostgreSQL', () => {
   });
 
   it('the leader killed mid-backup: another takes over within two poll intervals and posts each remaining transition once', async () => {
-    await start();
-    const first = await leader();
-    h.botUrl = (await followers())[0]?.url;
-    await h.command(`now pg-a`);
-    const ts = await parentTs(h, 'pg-a');
-    await h.waitFor('chat.postMessage', inThread(ts, /queued/));
+    const { first, ts } = await queuedThroughFollower('pg-a');
     const killedAt = Date.now();
     await killHard(first);
     const next = await leader(bots.filter((b) => b !== first));
     expect(Date.now() - killedAt).toBeLessThan(2 * POLL_MS + 1500); // + the readiness polling's own pace
     expect(next).not.toBe(first);
-    await h.sim.step();
-    await h.waitFor('chat.postMessage', inThread(ts, /running/));
-    await h.sim.step();
-    await h.waitFor('chat.postMessage', inThread(ts, /done/));
-    await h.waitFor('chat.update', (a) => a.ts === ts && /done/.test(textOf(a)));
-    expect(statusesIn(h, ts)).toEqual(['queued', 'running', 'done']);
+    await followToDone(h, ts);
     expect(h.managerRequests('POST', '/backup_agent/backup')).toHaveLength(1);
   });
 
   it('every database session dropped at once (the state database restarted or failed over): the replicas reconnect, one leads, nothing is posted twice', async () => {
-    await start();
-    const first = await leader();
-    h.botUrl = (await followers())[0]?.url;
-    await h.command(`now pg-a`);
-    const ts = await parentTs(h, 'pg-a');
-    await h.waitFor('chat.postMessage', inThread(ts, /queued/));
+    const { first, ts } = await queuedThroughFollower('pg-a');
     const admin = new Client({ connectionString: (r as Replicas).url });
     await admin.connect();
     try {
@@ -98,12 +94,7 @@ describe('several replicas on one PostgreSQL', () => {
     expect(await first.exited).toEqual({ code: 1, signal: null });
     const survivors = bots.filter((b) => b !== first);
     await leader(survivors);
-    await h.sim.step();
-    await h.waitFor('chat.postMessage', inThread(ts, /running/));
-    await h.sim.step();
-    await h.waitFor('chat.postMessage', inThread(ts, /done/));
-    await h.waitFor('chat.update', (a) => a.ts === ts && /done/.test(textOf(a)));
-    expect(statusesIn(h, ts)).toEqual(['queued', 'running', 'done']);
+    await followToDone(h, ts);
     // A follower's store session is back too: a command it takes is tracked.
     h.botUrl = (await followers())[0]?.url;
     expect((await h.command(`now pg-b`)).status).toBe(200);

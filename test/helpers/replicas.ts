@@ -61,6 +61,20 @@ export async function parentTs(h: Harness, instance: string): Promise<string> {
 }
 
 /**
+ * Steps the simulator's backup behind thread `ts` to running, then to done, waiting for each
+ * reply (a replica that polls late would otherwise see only done), and for the parent's last
+ * edit; then the thread must read each transition exactly once.
+ */
+export async function followToDone(h: Harness, ts: string): Promise<void> {
+  await h.sim.step();
+  await h.waitFor('chat.postMessage', inThread(ts, /running/));
+  await h.sim.step();
+  await h.waitFor('chat.postMessage', inThread(ts, /done/));
+  await h.waitFor('chat.update', (a) => a.ts === ts && /done/.test(textOf(a)));
+  expect(statusesIn(h, ts)).toEqual(['queued', 'running', 'done']);
+}
+
+/**
  * The restore card of `backupId`, once the leader has recorded where it landed. Until then a
  * click is answered "still being posted; click again", so a test that clicks as soon as
  * Slack has the card races the leader. The leader asks for the card's link right after it
