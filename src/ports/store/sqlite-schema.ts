@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StartupError } from '../../startup-error';
 import { sqliteDb } from './sql/sqlite-db';
+import { migrationsIn } from './migrations';
 import type { SqlDb } from './sql/sql-db';
 
 type Db = Database.Database;
@@ -11,7 +12,7 @@ type Db = Database.Database;
  * Migrations in code, applied in order and recorded in `PRAGMA user_version`. Append only:
  * a released migration is never edited, so every database reaches the same schema.
  */
-const MIGRATIONS: string[] = [
+const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE tracked_tasks (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -172,47 +173,8 @@ const MIGRATIONS: string[] = [
     stale_since      INTEGER
   );
   `,
-  // Several replicas (PostgreSQL; on SQLite the one bot is always leader, epoch 0): who leads,
-  // the claim written before a restore POST, and the leader epoch of a Slack write's attempt.
-  `
-  CREATE TABLE leadership (
-    id     INTEGER PRIMARY KEY CHECK (id = 1),
-    epoch  INTEGER NOT NULL,
-    holder TEXT    NOT NULL,
-    since  INTEGER NOT NULL
-  );
-  ALTER TABLE restore_requests ADD COLUMN post_claimed_at INTEGER;
-  ALTER TABLE restore_requests ADD COLUMN post_epoch INTEGER;
-  ALTER TABLE outbox_jobs ADD COLUMN attempt_epoch INTEGER;
-  `,
-  // The App Home's openers: who opened their Home, where its buttons act, how often (so the
-  // leader sees a new opening through another replica whatever the clocks say), and when the
-  // leader last published it (the per-person bound holds across a failover).
-  `
-  CREATE TABLE home_openers (
-    user_id      TEXT    PRIMARY KEY,
-    channel      TEXT,
-    opened_at    INTEGER NOT NULL,
-    opens        INTEGER NOT NULL DEFAULT 1,
-    published_at INTEGER
-  );
-  CREATE INDEX home_openers_opened_at ON home_openers (opened_at);
-  `,
-  // What the leader read, for the overview on every replica (`/pgbackup status` may reach a
-  // follower): per watched instance the latest view, in the manager's JSON, and when it was
-  // read; and the manager's health (1 reachable, 0 not) since when.
-  `
-  CREATE TABLE instance_reads (
-    instance TEXT    PRIMARY KEY,
-    view     TEXT    NOT NULL,
-    read_at  INTEGER NOT NULL
-  );
-  CREATE TABLE manager_health (
-    id    INTEGER PRIMARY KEY CHECK (id = 1),
-    up    INTEGER NOT NULL,
-    since INTEGER NOT NULL
-  );
-  `,
+  // From here on, one list for both dialects (migrations.ts).
+  ...migrationsIn('INTEGER'),
 ];
 
 export interface OpenOptions {
