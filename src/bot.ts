@@ -26,8 +26,7 @@ import { homePort, usergroupMembersPort, viewsPort } from './outbound/slack/web-
 import { HomeService } from './use-cases/home/home-service';
 import { hostname } from 'node:os';
 import { isPostgresUrl, openStore, type Store } from './ports/store';
-import type { Leadership } from './ports/leadership/leadership';
-import { SoleLeadership } from './ports/leadership/leadership';
+import { SoleLeadership, type Leadership } from './ports/leadership/leadership';
 import { PgLeadership, type PgLeadershipOptions } from './ports/leadership/pg-leadership';
 import { FailureWatch } from './use-cases/tracking/failure-watch';
 import { Poller } from './use-cases/tracking/poller';

@@ -105,11 +105,8 @@ export class LockConnection {
     this.done = true;
     // Half-way through connecting there is nobody to say goodbye to.
     if (!wasOpen) return this.teardown();
-    const ended = this.client.end().catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-    await Promise.race([ended, late]);
-    clearTimeout(timer);
+    // Answered, refused or late: the socket goes either way.
+    await within(this.client.end(), ms);
     this.teardown();
   }
 
